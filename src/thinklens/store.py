@@ -1,0 +1,271 @@
+"""The run store: one SQLite file per run (`DIR/run.sqlite`), the source of truth.
+
+WAL mode and one commit per finished sample: `kill -9` loses at most the requests in
+flight.  A generation is committed as soon as it arrives (score still NULL) and its
+score is written when grading finishes, so a crash between the two costs no request:
+the next run grades what is stored.
+
+Tables (all issues in view):
+- `meta`: run-level key/value (config JSON, model, created_at, thinklens version).
+- `results`: one row per (sample, repeat) key: prompt, gold, generation, timings,
+  usage, score with its audit trail.  Eval, viewer and efficiency all read it.
+- `judge_cache`: LLM-judge calls by content hash (grading judge and efficiency judge).
+- `efficiency_runs` / `efficiency_samples`: written by `thinklens efficiency`.
+- `perf_requests`: raw per-request rows of `thinklens perf`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .records import Generation, Sample, SampleResult, Score, Timings, Usage
+
+STORE_FILENAME = "run.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    key               TEXT PRIMARY KEY,
+    dataset           TEXT NOT NULL,
+    subset            TEXT NOT NULL,
+    sample_id         TEXT NOT NULL,
+    repeat            INTEGER NOT NULL,
+    messages          TEXT NOT NULL,      -- JSON list of chat messages
+    gold              TEXT NOT NULL,
+    sample_meta       TEXT NOT NULL,      -- JSON
+    status            TEXT NOT NULL,      -- 'ok' | 'error'
+    content           TEXT NOT NULL DEFAULT '',
+    reasoning         TEXT NOT NULL DEFAULT '',
+    reasoning_source  TEXT NOT NULL DEFAULT 'none',
+    finish_reason     TEXT,
+    prompt_tokens     INTEGER,
+    completion_tokens INTEGER,
+    reasoning_tokens  INTEGER,
+    reasoning_tokens_estimated INTEGER NOT NULL DEFAULT 0,
+    started_at        REAL,
+    ttft              REAL,
+    ttfat             REAL,
+    e2e               REAL,
+    error             TEXT,
+    attempts          INTEGER NOT NULL DEFAULT 1,
+    endpoint          TEXT,
+    created_at        REAL NOT NULL,
+    -- score (NULL until graded)
+    graded            INTEGER NOT NULL DEFAULT 0,
+    correct           INTEGER,            -- 1 / 0 / NULL (no verdict)
+    reason            TEXT,
+    extracted         TEXT,
+    grade_method      TEXT,
+    normalized_pred   TEXT,
+    normalized_gold   TEXT,
+    grade_detail      TEXT,               -- JSON
+    graded_at         REAL
+);
+CREATE INDEX IF NOT EXISTS results_subset ON results(dataset, subset, sample_id, repeat);
+CREATE INDEX IF NOT EXISTS results_status ON results(status, graded);
+CREATE TABLE IF NOT EXISTS judge_cache (
+    hash       TEXT PRIMARY KEY,
+    purpose    TEXT NOT NULL,
+    request    TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+# Columns of `results` that the light list queries (viewer tables, metrics) read:
+# never the long texts.
+SUMMARY_COLUMNS = (
+    "key, dataset, subset, sample_id, repeat, status, finish_reason, prompt_tokens, "
+    "completion_tokens, reasoning_tokens, reasoning_tokens_estimated, ttft, ttfat, e2e, "
+    "error, graded, correct, reason, extracted, gold, created_at"
+)
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a run store with the settings every reader and writer needs."""
+    path = Path(path)
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode is durable against process crashes (kill -9); only a power
+        # loss can drop the last commits.
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class RunStore:
+    """Read/write access to one run's `run.sqlite`."""
+
+    def __init__(self, run_dir: str | Path, *, readonly: bool = False):
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / STORE_FILENAME
+        if readonly:
+            if not self.path.exists():
+                raise FileNotFoundError(f"no run store at {self.path}")
+        else:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.conn = connect(self.path, readonly=readonly)
+        if not readonly:
+            self.conn.executescript(_SCHEMA)
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.conn.commit()
+
+    # ---- lifecycle -------------------------------------------------------------
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_schema(self, ddl: str) -> None:
+        """Let a feature module (efficiency, perf) add its own tables."""
+        self.conn.executescript(ddl)
+        self.conn.commit()
+
+    # ---- meta ------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, json.dumps(value)),
+        )
+        self.conn.commit()
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return default if row is None else json.loads(row["value"])
+
+    def all_meta(self) -> dict[str, Any]:
+        return {r["key"]: json.loads(r["value"]) for r in self.conn.execute("SELECT key, value FROM meta")}
+
+    # ---- results ---------------------------------------------------------------
+    def done_keys(self) -> set[str]:
+        """Keys that need no new request: stored without error."""
+        return {r[0] for r in self.conn.execute("SELECT key FROM results WHERE status='ok'")}
+
+    def put_generation(self, key: str, sample: Sample, repeat: int, gen: Generation) -> None:
+        """Store (or replace, for a retried error) a generation; its score is cleared."""
+        u, t = gen.usage, gen.timings
+        self.conn.execute(
+            """INSERT OR REPLACE INTO results(
+                key, dataset, subset, sample_id, repeat, messages, gold, sample_meta, status,
+                content, reasoning, reasoning_source, finish_reason, prompt_tokens,
+                completion_tokens, reasoning_tokens, reasoning_tokens_estimated, started_at,
+                ttft, ttfat, e2e, error, attempts, endpoint, created_at, graded)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)""",
+            (
+                key, sample.dataset, sample.subset, sample.id, repeat,
+                json.dumps(sample.messages, ensure_ascii=False), sample.gold,
+                json.dumps(sample.meta, ensure_ascii=False), "ok" if gen.ok else "error",
+                gen.content, gen.reasoning, gen.reasoning_source, gen.finish_reason,
+                u.prompt_tokens, u.completion_tokens, u.reasoning_tokens,
+                int(u.reasoning_tokens_estimated), t.start, t.ttft, t.ttfat, t.e2e,
+                gen.error, gen.attempts, gen.endpoint, time.time(),
+            ),
+        )
+        self.conn.commit()
+
+    def put_score(self, key: str, score: Score, *, commit: bool = True) -> None:
+        self.conn.execute(
+            """UPDATE results SET graded=1, correct=?, reason=?, extracted=?, grade_method=?,
+               normalized_pred=?, normalized_gold=?, grade_detail=?, graded_at=? WHERE key=?""",
+            (
+                None if score.correct is None else int(score.correct), score.reason,
+                score.extracted, score.method, score.normalized_pred, score.normalized_gold,
+                json.dumps(score.detail, ensure_ascii=False), time.time(), key,
+            ),
+        )
+        if commit:
+            self.conn.commit()
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def iter_results(
+        self, *, where: str = "1=1", params: Iterable[Any] = (), order: str = "dataset, subset, sample_id, repeat"
+    ) -> Iterator[SampleResult]:
+        cur = self.conn.execute(f"SELECT * FROM results WHERE {where} ORDER BY {order}", tuple(params))
+        for row in cur:
+            yield row_to_result(row)
+
+    def ungraded_ok(self) -> list[SampleResult]:
+        """Stored generations without a score (the run died while grading them)."""
+        return list(self.iter_results(where="status='ok' AND graded=0"))
+
+    def count(self, where: str = "1=1", params: Iterable[Any] = ()) -> int:
+        return self.conn.execute(f"SELECT COUNT(*) FROM results WHERE {where}", tuple(params)).fetchone()[0]
+
+    # ---- judge cache -----------------------------------------------------------
+    def cached_judgement(self, digest: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT response FROM judge_cache WHERE hash=?", (digest,)).fetchone()
+        return None if row is None else json.loads(row["response"])
+
+    def cache_judgement(self, digest: str, purpose: str, request: Any, response: Any) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO judge_cache(hash, purpose, request, response, created_at) VALUES (?,?,?,?,?)",
+            (digest, purpose, json.dumps(request, ensure_ascii=False), json.dumps(response, ensure_ascii=False), time.time()),
+        )
+        self.conn.commit()
+
+
+def row_to_result(row: sqlite3.Row) -> SampleResult:
+    sample = Sample(
+        id=row["sample_id"],
+        dataset=row["dataset"],
+        subset=row["subset"],
+        messages=json.loads(row["messages"]),
+        gold=row["gold"],
+        meta=json.loads(row["sample_meta"]),
+    )
+    gen = Generation(
+        content=row["content"],
+        reasoning=row["reasoning"],
+        reasoning_source=row["reasoning_source"],
+        finish_reason=row["finish_reason"],
+        usage=Usage(
+            prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"],
+            reasoning_tokens=row["reasoning_tokens"],
+            reasoning_tokens_estimated=bool(row["reasoning_tokens_estimated"]),
+        ),
+        timings=Timings(start=row["started_at"], ttft=row["ttft"], ttfat=row["ttfat"], e2e=row["e2e"]),
+        error=row["error"],
+        attempts=row["attempts"],
+        endpoint=row["endpoint"],
+    )
+    score = None
+    if row["graded"]:
+        score = Score(
+            correct=None if row["correct"] is None else bool(row["correct"]),
+            reason=row["reason"],
+            extracted=row["extracted"],
+            method=row["grade_method"] or "rule",
+            normalized_pred=row["normalized_pred"],
+            normalized_gold=row["normalized_gold"],
+            detail=json.loads(row["grade_detail"] or "{}"),
+        )
+    return SampleResult(key=row["key"], sample=sample, repeat=row["repeat"], generation=gen, score=score)
+
+
+def find_runs(root: str | Path) -> list[Path]:
+    """Every run folder at or below `root` (a folder holding run.sqlite)."""
+    root = Path(root)
+    if (root / STORE_FILENAME).exists():
+        return [root]
+    return sorted(p.parent for p in root.rglob(STORE_FILENAME))
