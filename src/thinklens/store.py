@@ -72,6 +72,13 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_subset ON results(dataset, subset, sample_id, repeat);
 CREATE INDEX IF NOT EXISTS results_status ON results(status, graded);
+-- The (sample, repeat) keys of the latest `eval` command in this folder, in order:
+-- the report covers exactly these, even if an earlier config left other rows here.
+CREATE TABLE IF NOT EXISTS plan (
+    position INTEGER PRIMARY KEY,
+    key      TEXT NOT NULL UNIQUE,
+    grader   TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS judge_cache (
     hash       TEXT PRIMARY KEY,
     purpose    TEXT NOT NULL,
@@ -210,6 +217,19 @@ class RunStore:
 
     def count(self, where: str = "1=1", params: Iterable[Any] = ()) -> int:
         return self.conn.execute(f"SELECT COUNT(*) FROM results WHERE {where}", tuple(params)).fetchone()[0]
+
+    # ---- plan ------------------------------------------------------------------
+    def set_plan(self, keys_and_graders: list[tuple[str, str]]) -> None:
+        with self.conn:
+            self.conn.execute("DELETE FROM plan")
+            self.conn.executemany(
+                "INSERT INTO plan(position, key, grader) VALUES (?,?,?)",
+                [(i, k, g) for i, (k, g) in enumerate(keys_and_graders)],
+            )
+
+    def plan(self) -> dict[str, str]:
+        """key -> grader kind, in plan order."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT key, grader FROM plan ORDER BY position")}
 
     # ---- judge cache -----------------------------------------------------------
     def cached_judgement(self, digest: str) -> dict[str, Any] | None:

@@ -1,0 +1,68 @@
+"""Where generations come from: an OpenAI-compatible service, or a local checkpoint.
+
+The rest of the pipeline (grading, store, resume, report, efficiency, viewer) sees
+only `Generation` records and never knows which backend produced them.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .client import ChatClient, ChatRequest, ClientPolicy
+from .config import TaskConfig
+from .errors import ConfigError
+from .records import Generation, Sample
+
+
+class Backend(Protocol):
+    async def check(self) -> list[str]:
+        """Fail fast (raise) when generation cannot work; return warnings."""
+
+    async def generate(self, sample: Sample) -> Generation:
+        """One generation; failures are returned as Generation(error=...), not raised."""
+
+    async def close(self) -> None: ...
+
+
+class ServiceBackend:
+    """Chat completions over HTTP, one request per (sample, repeat)."""
+
+    def __init__(self, config: TaskConfig):
+        self.config = config
+        self.params = config.generation_config.request_params()
+        self.client = ChatClient(
+            config.api_url,
+            api_key=config.resolved_api_key(),
+            policy=ClientPolicy(
+                timeout_connect=config.timeout_connect,
+                timeout_first_token=config.timeout_first_token,
+                timeout_idle=config.timeout_idle,
+                timeout_total=config.timeout_total,
+                max_retries=config.max_retries,
+                retry_backoff=config.retry_backoff,
+            ),
+            think_tags=config.think_tags,
+            reasoning_prefilled=config.reasoning_prefilled,
+        )
+
+    async def check(self) -> list[str]:
+        return await self.client.check(self.config.model)
+
+    async def generate(self, sample: Sample) -> Generation:
+        request = ChatRequest(self.config.model, sample.messages, self.params, stream=self.config.stream)
+        return await self.client.chat(request)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def make_backend(config: TaskConfig) -> Backend:
+    if config.eval_type == "service":
+        return ServiceBackend(config)
+    try:
+        from .local import CheckpointBackend  # the [local] extra: torch + transformers
+    except ImportError as exc:
+        raise ConfigError(
+            f"eval_type 'checkpoint' needs the local backend ({exc}). Install it with: pip install 'thinklens[local]'"
+        ) from None
+    return CheckpointBackend(config)

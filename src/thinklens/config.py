@@ -1,0 +1,273 @@
+"""Run configuration: `TaskConfig`, `GenerationConfig`, `JudgeConfig`.
+
+Everything is validated up front (pydantic): a wrong value is a clear error and
+nothing starts.  Field names follow the EvalScope best-practice guide so its users
+switch by changing the import (DESIGN.md, "Compatibility").
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+SECRET_FIELDS = ("api_key",)
+REDACTED = "***"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class GenerationConfig(_Strict):
+    """Sampling parameters sent with every request (and hashed into each sample's key)."""
+
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    top_k: int | None = Field(default=None, ge=-1)
+    min_p: float | None = Field(default=None, ge=0, le=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    repetition_penalty: float | None = Field(default=None, gt=0)
+    seed: int | None = None
+    stop: list[str] | None = None
+    n: int = Field(default=1, ge=1, le=1024, description="repeats per sample: separate requests, each resumable")
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="merged into the request body")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        # Names used by EvalScope / transformers users.
+        if "max_new_tokens" in data:
+            data.setdefault("max_tokens", data.pop("max_new_tokens"))
+        if "max_completion_tokens" in data:
+            data.setdefault("max_tokens", data.pop("max_completion_tokens"))
+        if "num_return_sequences" in data:
+            data.setdefault("n", data.pop("num_return_sequences"))
+        if "do_sample" in data:  # do_sample=False means greedy
+            if data.pop("do_sample") is False:
+                data["temperature"] = 0.0
+        if isinstance(data.get("stop"), str):
+            data["stop"] = [data["stop"]]
+        # `chat_template_kwargs` etc. at top level go to the request body.
+        for key in ("chat_template_kwargs", "ignore_eos", "skip_special_tokens"):
+            if key in data:
+                data.setdefault("extra_body", {})
+                data["extra_body"] = {**data["extra_body"], key: data.pop(key)}
+        return data
+
+    def request_params(self) -> dict[str, Any]:
+        """Body fields for one request (n is always 1: repeats are separate requests)."""
+        params = self.model_dump(exclude={"n", "extra_body"}, exclude_none=True)
+        params.update(self.extra_body)
+        return params
+
+
+class JudgeConfig(_Strict):
+    """An OpenAI-compatible model used as a judge (grading fallback, efficiency)."""
+
+    api_url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    temperature: float = 0.0
+    max_tokens: int | None = 2048
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "base_url" in data:
+                data.setdefault("api_url", data.pop("base_url"))
+            if "model_name" in data:
+                data.setdefault("model", data.pop("model_name"))
+            if "model_id" in data:
+                data.setdefault("model", data.pop("model_id"))
+        return data
+
+
+EvalType = Literal["service", "checkpoint"]
+_EVAL_TYPE_ALIASES = {
+    "service": "service", "openai_api": "service", "server": "service", "api": "service",
+    "checkpoint": "checkpoint", "llm_ckpt": "checkpoint", "local": "checkpoint",
+}
+
+
+class TaskConfig(_Strict):
+    """One evaluation.  Accepts the EvalScope guide's fields (see DESIGN.md)."""
+
+    model: str
+    api_url: list[str] = Field(default_factory=list, description="one or more OpenAI-compatible base URLs")
+    api_key: str | None = Field(default=None, description="falls back to $OPENAI_API_KEY; never stored")
+    eval_type: EvalType = "service"
+    datasets: list[str] = Field(min_length=1)
+    dataset_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    dataset_hub: Literal["huggingface", "modelscope"] = "huggingface"
+    eval_batch_size: int = Field(default=32, ge=1, le=100_000)
+    generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
+    limit: int | None = Field(default=None, ge=1)
+    output: str | None = Field(default=None, description="run folder; default outputs/<timestamp>-<model>")
+    stream: bool = True
+    # One timeout/retry policy (DESIGN.md).  Reasoning runs for many minutes, and a busy
+    # server may queue a request for long: first-token is generous, idle is not.
+    timeout_connect: float = Field(default=30.0, gt=0)
+    timeout_first_token: float = Field(default=1800.0, gt=0)
+    timeout_idle: float = Field(default=300.0, gt=0)
+    timeout_total: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=5, ge=0, le=100)
+    retry_backoff: float = Field(default=1.0, ge=0, description="first backoff (s); doubles per retry, with jitter")
+    think_tags: list[tuple[str, str]] = Field(default_factory=lambda: [("<think>", "</think>")])
+    reasoning_prefilled: bool = Field(
+        default=False,
+        description="the chat template opens <think> itself: output with no </think> is all reasoning",
+    )
+    grading_workers: int | None = Field(default=None, ge=1)
+    grading_timeout: float = Field(default=10.0, gt=0)
+    judge_strategy: Literal["rule", "llm", "rule_then_llm"] = "rule"
+    judge_config: JudgeConfig | None = None
+    # checkpoint backend
+    device: str | None = None
+    dtype: str | None = None
+    progress: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for alias in ("work_dir", "output_dir"):
+            if alias in data:
+                data.setdefault("output", data.pop(alias))
+        if "model_id" in data and "model" not in data:
+            data["model"] = data.pop("model_id")
+        if "base_url" in data:
+            data.setdefault("api_url", data.pop("base_url"))
+        if isinstance(data.get("datasets"), str):
+            data["datasets"] = [data["datasets"]]
+        if isinstance(data.get("api_url"), str):
+            data["api_url"] = [data["api_url"]]
+        eval_type = data.get("eval_type")
+        if isinstance(eval_type, str):
+            if eval_type not in _EVAL_TYPE_ALIASES:
+                raise ValueError(f"eval_type must be one of {sorted(set(_EVAL_TYPE_ALIASES))}, got {eval_type!r}")
+            data["eval_type"] = _EVAL_TYPE_ALIASES[eval_type]
+        # EvalScope's generation_config may carry stream / timeout; take them as ours.
+        gen = data.get("generation_config")
+        if isinstance(gen, dict):
+            gen = dict(gen)
+            if "stream" in gen:
+                data.setdefault("stream", gen.pop("stream"))
+            if "timeout" in gen:
+                data.setdefault("timeout_total", gen.pop("timeout"))
+            data["generation_config"] = gen
+        return data
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        out = []
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"api_url must start with http:// or https://, got {url!r}")
+            url = url.rstrip("/")
+            # Users paste the full endpoint from docs; accept it.
+            for suffix in ("/chat/completions", "/completions"):
+                if url.endswith(suffix):
+                    url = url[: -len(suffix)]
+            out.append(url)
+        return out
+
+    @model_validator(mode="after")
+    def _check(self) -> "TaskConfig":
+        if self.eval_type == "service" and not self.api_url:
+            raise ValueError("api_url is required for eval_type 'service' (e.g. http://127.0.0.1:8000/v1)")
+        unknown = set(self.dataset_args) - set(self.datasets)
+        if unknown:
+            raise ValueError(f"dataset_args names datasets that are not in datasets: {sorted(unknown)}")
+        return self
+
+    # ---- derived -----------------------------------------------------------------
+    def resolved_api_key(self) -> str | None:
+        return self.api_key or os.environ.get("OPENAI_API_KEY")
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as stored on disk: secrets replaced."""
+        data = self.model_dump(mode="json")
+        if data.get("api_key"):
+            data["api_key"] = REDACTED
+        if data.get("judge_config") and data["judge_config"].get("api_key"):
+            data["judge_config"]["api_key"] = REDACTED
+        return data
+
+    def generation_fingerprint(self) -> str:
+        """What makes two generations comparable: model + sampling (not n, not endpoint).
+
+        The endpoint URL is left out on purpose: several replicas serve the same model,
+        and spreading load over them (or moving the server) must not invalidate resume.
+        """
+        payload = {"model": self.model, "params": self.generation_config.request_params()}
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False)
+
+
+def sample_key(fingerprint: str, messages: list[dict[str, Any]], repeat: int) -> str:
+    """Content hash of (model, generation config, messages, repeat): the resume key."""
+    h = hashlib.sha256()
+    h.update(fingerprint.encode())
+    h.update(b"\x00")
+    h.update(json.dumps(messages, sort_keys=True, ensure_ascii=False).encode())
+    h.update(b"\x00")
+    h.update(str(repeat).encode())
+    return h.hexdigest()[:32]
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            field = str(err["loc"][-1])
+            model = TaskConfig if len(err["loc"]) == 1 else (
+                GenerationConfig if err["loc"][0] == "generation_config" else JudgeConfig
+            )
+            close = difflib.get_close_matches(field, list(model.model_fields), n=1)
+            msg = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+        lines.append(f"  {loc}: {msg}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def make_config(data: dict[str, Any] | TaskConfig) -> TaskConfig:
+    if isinstance(data, TaskConfig):
+        return data
+    try:
+        return TaskConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc)) from None
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON file of TaskConfig fields (not yet validated)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot parse {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of TaskConfig fields, got {type(data).__name__}")
+    return data

@@ -1,0 +1,107 @@
+"""Accuracy statistics over repeated samples: avg@n, pass@k (unbiased), maj@k, std error.
+
+Only verdicts count: a failed request or an ungraded answer is neither right nor
+wrong, so it is left out of every denominator (and counted apart in the report).
+Each question may therefore have its own number of verdicts n_i; pass@k and maj@k
+use the questions with n_i >= k, and `num` says how many that was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One verdict on one repeat of a question."""
+
+    repeat: int
+    correct: bool
+    answer_class: str | None  # equivalence class of the extracted answer (None: no answer)
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    metric: str
+    num: int
+    score: float
+    stderr: float | None
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased estimator of P(at least one of k draws is correct) from n draws, c correct
+    (Chen et al. 2021): 1 - C(n-c, k) / C(n, k), computed as a stable product."""
+    if k > n:
+        raise ValueError(f"k={k} > n={n}")
+    if n - c < k:
+        return 1.0
+    prod = 1.0
+    for i in range(n - c + 1, n + 1):
+        prod *= 1.0 - k / i
+    return 1.0 - prod
+
+
+def majority_correct(votes: list[Vote]) -> bool:
+    """Majority vote over equivalence classes of answers; answerless votes abstain.
+    Ties go to the class that appeared first (lowest repeat), as a user reading the
+    samples in order would break them."""
+    classes = [v for v in sorted(votes, key=lambda v: v.repeat) if v.answer_class is not None]
+    if not classes:
+        return False
+    counts = Counter(v.answer_class for v in classes)
+    first_seen: dict[str, int] = {}
+    for i, v in enumerate(classes):
+        first_seen.setdefault(v.answer_class, i)  # type: ignore[arg-type]
+    winner = max(counts, key=lambda cls: (counts[cls], -first_seen[cls]))
+    return any(v.correct for v in classes if v.answer_class == winner)
+
+
+def k_values(n: int) -> list[int]:
+    """1, 2, 4, ... up to n, and n itself."""
+    ks, k = [], 1
+    while k <= n:
+        ks.append(k)
+        k *= 2
+    if ks and ks[-1] != n:
+        ks.append(n)
+    return ks
+
+
+def _mean_stderr(values: list[float]) -> tuple[float, float | None]:
+    m = sum(values) / len(values)
+    if len(values) < 2:
+        return m, None
+    var = sum((v - m) ** 2 for v in values) / (len(values) - 1)
+    return m, math.sqrt(var / len(values))
+
+
+def subset_metrics(questions: dict[str, list[Vote]], n_repeats: int) -> list[MetricValue]:
+    """The metric rows for one subset: AveragePass@1 (avg@n) always; pass@k and maj@k
+    for k = 2, 4, ... n when n > 1."""
+    graded = {qid: votes for qid, votes in questions.items() if votes}
+    out: list[MetricValue] = []
+    if not graded:
+        return [MetricValue("AveragePass@1", 0, float("nan"), None)]
+    per_question = [sum(v.correct for v in votes) / len(votes) for votes in graded.values()]
+    m, se = _mean_stderr(per_question)
+    out.append(MetricValue("AveragePass@1", len(graded), m, se))
+    if n_repeats > 1:
+        for k in k_values(n_repeats)[1:]:
+            vals = [
+                pass_at_k(len(votes), sum(v.correct for v in votes), k) for votes in graded.values() if len(votes) >= k
+            ]
+            if vals:
+                m, se = _mean_stderr(vals)
+                out.append(MetricValue(f"pass@{k}", len(vals), m, se))
+        for k in k_values(n_repeats)[1:]:
+            vals = []
+            for votes in graded.values():
+                first_k = sorted(votes, key=lambda v: v.repeat)[:k]
+                if len(first_k) >= k:
+                    vals.append(float(majority_correct(first_k)))
+            if vals:
+                m, se = _mean_stderr(vals)
+                out.append(MetricValue(f"maj@{k}", len(vals), m, se))
+    return out

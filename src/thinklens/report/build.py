@@ -1,0 +1,226 @@
+"""Turn the stored rows of a run into the guide's score table and per-subset counts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..benchmarks import Benchmark
+from ..config import TaskConfig
+from ..grading import GradeRequest, GradingPool
+from ..metrics import Vote, subset_metrics
+from ..records import ScoreRow, SubsetStats
+from ..store import RunStore
+
+OVERALL = "OVERALL"
+REPORT_FILENAME = "report.json"
+
+
+@dataclass
+class Report:
+    model: str
+    run_dir: str
+    n_repeats: int
+    rows: list[ScoreRow]
+    subsets: list[SubsetStats]
+    config: dict[str, Any]
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "run_dir": self.run_dir,
+            "n_repeats": self.n_repeats,
+            "created_at": self.created_at,
+            "rows": [_clean(asdict(r)) for r in self.rows],
+            "subsets": [asdict(s) for s in self.subsets],
+            "config": self.config,
+        }
+
+    def score(self, dataset: str, subset: str = OVERALL, metric: str = "AveragePass@1") -> float:
+        for r in self.rows:
+            if (r.dataset, r.subset, r.metric) == (dataset, subset, metric):
+                return r.score
+        raise KeyError((dataset, subset, metric))
+
+
+@dataclass
+class _Row:
+    sample_id: str
+    repeat: int
+    status: str
+    graded: bool
+    correct: bool | None
+    reason: str | None
+    extracted: str | None
+    normalized: str | None
+    finish_reason: str | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+
+def _load_rows(store: RunStore) -> dict[str, dict[str, list[_Row]]]:
+    """dataset -> subset -> rows, for the keys of the current plan."""
+    out: dict[str, dict[str, list[_Row]]] = defaultdict(lambda: defaultdict(list))
+    cur = store.conn.execute(
+        """SELECT r.dataset, r.subset, r.sample_id, r.repeat, r.status, r.graded, r.correct, r.reason,
+                  r.extracted, r.normalized_pred, r.finish_reason, r.completion_tokens, r.reasoning_tokens
+           FROM plan p JOIN results r ON r.key = p.key ORDER BY p.position"""
+    )
+    for (dataset, subset, sid, rep, status, graded, correct, reason, extracted, norm, finish, ctok, rtok) in cur:
+        out[dataset][subset].append(
+            _Row(sid, rep, status, bool(graded), None if correct is None else bool(correct), reason,
+                 extracted, norm, finish, ctok, rtok)
+        )
+    return out
+
+
+def _mean(values: list[int | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(sum(vals) / len(vals), 1) if vals else None
+
+
+def _stats(dataset: str, subset: str, rows: list[_Row], planned_questions: int) -> SubsetStats:
+    ok = [r for r in rows if r.status == "ok"]
+    return SubsetStats(
+        dataset=dataset,
+        subset=subset,
+        samples=planned_questions,
+        generations=len(rows),
+        graded=sum(1 for r in ok if r.graded and r.correct is not None),
+        truncated=sum(1 for r in ok if r.finish_reason == "length"),
+        no_answer=sum(1 for r in ok if r.reason in ("no_answer", "truncated")),
+        errors=sum(1 for r in rows if r.status == "error"),
+        ungraded=sum(1 for r in ok if not r.graded or r.correct is None),
+        mean_completion_tokens=_mean([r.completion_tokens for r in ok]),
+        mean_reasoning_tokens=_mean([r.reasoning_tokens for r in ok]),
+    )
+
+
+async def _answer_classes(
+    rows: list[_Row], grader: str, pool: GradingPool | None
+) -> dict[tuple[str, int], str | None]:
+    """Equivalence class of each verdict's answer, for majority voting.
+
+    All correct answers are equivalent to the gold, hence one class.  Wrong answers
+    are grouped by their normalised form, then groups whose representatives the
+    grader finds equivalent are merged ("0.5" and "\\frac12"), so a split vote
+    among equivalent wrong answers cannot hand the majority to the gold.
+    """
+    classes: dict[tuple[str, int], str | None] = {}
+    wrong_by_question: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for r in rows:
+        if r.correct is None:
+            continue
+        if r.correct:
+            classes[(r.sample_id, r.repeat)] = "=gold"
+        elif not r.extracted:
+            classes[(r.sample_id, r.repeat)] = None
+        else:
+            label = (r.normalized or r.extracted).strip()
+            wrong_by_question[r.sample_id].setdefault(label, []).append(r.repeat)
+    for sid, groups in wrong_by_question.items():
+        labels = list(groups)
+        parent = {label: label for label in labels}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                x = parent[x]
+            return x
+
+        if pool is not None and grader == "math" and len(labels) > 1:
+            pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]][:200]
+            verdicts = await asyncio.gather(
+                *(pool.grade(GradeRequest(grader=grader, response=f"\\boxed{{{a}}}", gold=b)) for a, b in pairs)
+            )
+            for (a, b), score in zip(pairs, verdicts):
+                if score.correct:
+                    parent[find(a)] = find(b)
+        for label, repeats in groups.items():
+            for rep in repeats:
+                classes[(sid, rep)] = "w:" + find(label)
+    return classes
+
+
+async def build_report(
+    store: RunStore,
+    config: TaskConfig,
+    plan_keys: list[str],
+    benchmarks: dict[str, Benchmark],
+    pool: GradingPool | None = None,
+) -> Report:
+    data = _load_rows(store)
+    n = config.generation_config.n
+    rows_out: list[ScoreRow] = []
+    stats_out: list[SubsetStats] = []
+    planned = _planned_questions(store)
+    for dataset in config.datasets:
+        bench = benchmarks.get(dataset)
+        subsets = data.get(dataset, {})
+        order = [s for s in (bench.subsets if bench else ()) if s in subsets]
+        order += sorted(s for s in subsets if s not in order)
+        all_rows: list[_Row] = []
+        all_votes: dict[str, list[Vote]] = {}
+        for subset in order:
+            rows = subsets[subset]
+            all_rows.extend(rows)
+            classes = await _answer_classes(rows, bench.grader if bench else "math", pool if n > 1 else None)
+            questions: dict[str, list[Vote]] = defaultdict(list)
+            for r in rows:
+                questions.setdefault(r.sample_id, [])
+                if r.status == "ok" and r.correct is not None:
+                    questions[r.sample_id].append(Vote(r.repeat, r.correct, classes.get((r.sample_id, r.repeat))))
+            for m in subset_metrics(questions, n):
+                rows_out.append(ScoreRow(config.model, dataset, m.metric, subset, m.num, _round(m.score), _round(m.stderr)))
+            stats_out.append(_stats(dataset, subset, rows, planned.get((dataset, subset), len(questions))))
+            all_votes.update({f"{subset}\x00{q}": v for q, v in questions.items()})
+        if order:
+            for m in subset_metrics(all_votes, n):
+                rows_out.append(ScoreRow(config.model, dataset, m.metric, OVERALL, m.num, _round(m.score), _round(m.stderr)))
+            stats_out.append(
+                _stats(dataset, OVERALL, all_rows, sum(v for (d, _), v in planned.items() if d == dataset))
+            )
+    return Report(
+        model=config.model,
+        run_dir=str(store.run_dir),
+        n_repeats=n,
+        rows=rows_out,
+        subsets=stats_out,
+        config=config.redacted(),
+    )
+
+
+def _planned_questions(store: RunStore) -> dict[tuple[str, str], int]:
+    cur = store.conn.execute(
+        """SELECT r.dataset, r.subset, COUNT(DISTINCT r.sample_id) FROM plan p JOIN results r ON r.key = p.key
+           GROUP BY r.dataset, r.subset"""
+    )
+    return {(d, s): c for d, s, c in cur}
+
+
+def _round(x: float | None) -> float | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return x
+    return round(x, 4)
+
+
+def write_report(report: Report, run_dir: str | Path) -> Path:
+    path = Path(run_dir) / REPORT_FILENAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    tmp.replace(path)  # atomic: a reader (the viewer) never sees half a file
+    return path
+
+
+def load_report(run_dir: str | Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / REPORT_FILENAME).read_text())

@@ -1,0 +1,38 @@
+"""The console tables: the guide's score table and the per-subset outcome counts."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from .build import Report
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.{digits}f}"
+
+
+def print_report(report: Report, console: Console | None = None) -> None:
+    console = console or Console()
+    scores = Table(title=f"Scores ({report.run_dir})", title_justify="left")
+    for col, justify in (("Model", "left"), ("Dataset", "left"), ("Metric", "left"), ("Subset", "left"),
+                         ("Num", "right"), ("Score", "right")):
+        scores.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in report.rows:
+        scores.add_row(r.model, r.dataset, r.metric, r.subset, str(r.num), _fmt(r.score))
+    console.print(scores)
+
+    outcomes = Table(title="Outcomes per subset", title_justify="left")
+    for col in ("Dataset", "Subset", "Samples", "Generations", "Truncated", "No answer", "Errors", "Ungraded",
+                "Mean completion tok", "Mean reasoning tok"):
+        outcomes.add_column(col, justify="left" if col in ("Dataset", "Subset") else "right")
+    for s in report.subsets:
+        outcomes.add_row(
+            s.dataset, s.subset, str(s.samples), str(s.generations), str(s.truncated), str(s.no_answer),
+            str(s.errors), str(s.ungraded), _fmt(s.mean_completion_tokens, 1), _fmt(s.mean_reasoning_tokens, 1),
+        )
+    console.print(outcomes)

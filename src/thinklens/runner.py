@@ -1,0 +1,228 @@
+"""Scheduling and resume: plan (sample x repeat -> key), skip what is stored, run the rest.
+
+`eval_batch_size` worker coroutines each hold one request slot.  A worker stores the
+generation the moment it arrives and hands grading to the process pool *without
+waiting*: grading and storing never hold a request slot, so the server really sees
+`eval_batch_size` requests in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from .backend import Backend, make_backend
+from .benchmarks import Benchmark, DatasetArgs, get_benchmark
+from .config import TaskConfig, make_config, sample_key
+from .errors import ConfigError
+from .grading import GradeRequest, GradingPool
+from .progress import RunProgress
+from .records import Generation, Sample, Score
+from .report import Report, build_report, print_report, write_report
+from .store import RunStore
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    key: str
+    sample: Sample
+    repeat: int
+    grader: str
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    report: Report
+    requests_sent: int
+    failed: int
+
+
+def run_task(task_config: TaskConfig | dict[str, Any], **overrides: Any) -> RunResult:
+    """Run (or resume) an evaluation; the Python entry point of the EvalScope guide."""
+    if isinstance(task_config, TaskConfig):
+        config = task_config.model_copy(update=overrides) if overrides else task_config
+    else:
+        config = make_config({**task_config, **overrides})
+    return asyncio.run(Runner(config).run())
+
+
+def default_run_dir(model: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model.split("/")[-1]) or "model"
+    return Path("outputs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{safe}"
+
+
+def plan_items(config: TaskConfig) -> tuple[list[WorkItem], dict[str, Benchmark]]:
+    """Load every dataset and expand to (sample, repeat) items with their keys.
+    All dataset errors surface here, before any request."""
+    benchmarks = {name: get_benchmark(name) for name in config.datasets}
+    fingerprint = config.generation_fingerprint()
+    items: list[WorkItem] = []
+    for name, bench in benchmarks.items():
+        raw_args = dict(config.dataset_args.get(name, {}))
+        raw_args.setdefault("hub", config.dataset_hub)
+        if config.limit is not None:
+            raw_args.setdefault("limit", config.limit)
+        samples = bench.load(DatasetArgs.from_mapping(raw_args))
+        for sample in samples:
+            for repeat in range(config.generation_config.n):
+                shown = bench.for_repeat(sample, repeat)
+                items.append(WorkItem(sample_key(fingerprint, shown.messages, repeat), shown, repeat, bench.grader))
+    return items, benchmarks
+
+
+def grade_request(sample: Sample, gen: Generation, grader: str) -> GradeRequest:
+    return GradeRequest(
+        grader=grader,
+        response=gen.content,
+        gold=sample.gold,
+        finish_reason=gen.finish_reason,
+        problem=str(sample.meta.get("problem", "")),
+        choices=tuple(sample.meta.get("choices") or ()),
+    )
+
+
+class Runner:
+    def __init__(self, config: TaskConfig, *, console: Console | None = None):
+        self.config = config
+        self.console = console or Console(stderr=True)
+        self.run_dir = Path(config.output) if config.output else default_run_dir(config.model)
+
+    async def run(self) -> RunResult:
+        config = self.config
+        items, benchmarks = plan_items(config)
+        store = RunStore(self.run_dir)
+        try:
+            self._write_config(store, items)
+            done = store.done_keys()
+            todo = [it for it in items if it.key not in done]
+            self.console.print(
+                f"[bold]{config.model}[/]: {len(items)} generations planned "
+                f"({len(items) - len(todo)} stored, {len(todo)} to run) -> {self.run_dir}"
+            )
+            backend = make_backend(config) if todo else None
+            pool = GradingPool(workers=config.grading_workers, timeout=config.grading_timeout)
+            try:
+                if backend is not None:
+                    for warning in await backend.check():  # raises before any work if unreachable
+                        self.console.print(f"[yellow]warning:[/] {warning}")
+                graders = {it.key: it.grader for it in items}
+                await self._grade_stored(store, pool, graders)
+                sent, failed = await self._execute(todo, backend, store, pool) if backend else (0, 0)
+                report = await build_report(store, config, [it.key for it in items], benchmarks, pool)
+            finally:
+                pool.close()
+                if backend is not None:
+                    await backend.close()
+            write_report(report, self.run_dir)
+            print_report(report, Console())
+            if failed:
+                self.console.print(
+                    f"[yellow]{failed} request(s) failed after retries[/]: stored as errors, excluded from "
+                    "accuracy; run the same command again to retry only those."
+                )
+            return RunResult(self.run_dir, report, sent, failed)
+        finally:
+            store.close()
+
+    def _write_config(self, store: RunStore, items: list[WorkItem]) -> None:
+        redacted = self.config.redacted()
+        redacted["output"] = str(self.run_dir)
+        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True))
+        store.set_meta("config", redacted)
+        store.set_meta("model", self.config.model)
+        store.set_meta("datasets", self.config.datasets)
+        if store.get_meta("created_at") is None:
+            store.set_meta("created_at", time.time())
+        store.set_meta("updated_at", time.time())
+        store.set_plan([(it.key, it.grader) for it in items])
+
+    async def _grade_stored(self, store: RunStore, pool: GradingPool, graders: dict[str, str]) -> None:
+        """Generations stored by a run that died before grading them: grade, no request."""
+        pending = [r for r in store.ungraded_ok() if r.key in graders]
+        if not pending:
+            return
+        scores = await asyncio.gather(
+            *(pool.grade(grade_request(r.sample, r.generation, graders[r.key])) for r in pending)
+        )
+        for r, score in zip(pending, scores):
+            store.put_score(r.key, score, commit=False)
+        store.commit()
+
+    async def _execute(
+        self, todo: list[WorkItem], backend: Backend, store: RunStore, pool: GradingPool
+    ) -> tuple[int, int]:
+        if not todo:
+            return 0, 0
+        queue: Iterator[WorkItem] = iter(todo)
+        grading: set[asyncio.Task[None]] = set()
+        failed = 0
+
+        async def grade_and_store(item: WorkItem, gen: Generation) -> None:
+            score: Score = await pool.grade(grade_request(item.sample, gen, item.grader))
+            store.put_score(item.key, score)
+
+        with RunProgress(len(todo), enabled=self.config.progress, console=self.console) as progress:
+
+            async def worker() -> None:
+                nonlocal failed
+                for item in queue:  # shared iterator: each worker takes the next item
+                    gen = await backend.generate(item.sample)
+                    store.put_generation(item.key, item.sample, item.repeat, gen)
+                    if gen.ok:
+                        task = asyncio.create_task(grade_and_store(item, gen))
+                        grading.add(task)
+                        task.add_done_callback(grading.discard)
+                    else:
+                        failed += 1
+                    progress.advance(error=not gen.ok)
+
+            workers = min(self.config.eval_batch_size, len(todo))
+            await asyncio.gather(*(worker() for _ in range(workers)))
+            if grading:
+                await asyncio.gather(*list(grading))
+        return len(todo), failed
+
+
+def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None) -> Report:
+    """Re-score every stored generation (after a grader fix): no request is sent."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.sqlite").exists():
+        raise ConfigError(f"{run_dir} is not a thinklens run folder (no run.sqlite)")
+    return asyncio.run(_regrade(run_dir, console or Console(stderr=True), workers))
+
+
+async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Report:
+    store = RunStore(run_dir)
+    try:
+        config = make_config(store.get_meta("config"))
+        plan = store.plan()
+        benchmarks = {name: get_benchmark(name) for name in config.datasets}
+        pool = GradingPool(workers=workers or config.grading_workers, timeout=config.grading_timeout)
+        try:
+            rows = [r for r in store.iter_results(where="status='ok'") if r.key in plan]
+            scores = await asyncio.gather(*(pool.grade(grade_request(r.sample, r.generation, plan[r.key])) for r in rows))
+            changed = 0
+            for r, score in zip(rows, scores):
+                if r.score is None or r.score.correct != score.correct:
+                    changed += 1
+                store.put_score(r.key, score, commit=False)
+            store.commit()
+            console.print(f"re-graded {len(rows)} stored generations ({changed} verdicts changed), no requests sent")
+            report = await build_report(store, config, list(plan), benchmarks, pool)
+        finally:
+            pool.close()
+        write_report(report, run_dir)
+        print_report(report, Console())
+        return report
+    finally:
+        store.close()
