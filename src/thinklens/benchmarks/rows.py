@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..errors import DatasetError
@@ -42,13 +43,17 @@ class RawRow:
     def where(self) -> str:
         return f"{self.source}, line {self.line}" if self.line is not None else f"{self.source}, row {self.index + 1}"
 
-    def find(self, *names: str) -> tuple[str, Any] | None:
-        """The first of `names` present with a non-empty value, as (field name in the data, value)."""
+    @cached_property
+    def _keys_by_norm(self) -> dict[str, str]:
         by_norm: dict[str, str] = {}
         for key in self.data:
             by_norm.setdefault(normalize_key(key), key)
+        return by_norm
+
+    def find(self, *names: str) -> tuple[str, Any] | None:
+        """The first of `names` present with a non-empty value, as (field name in the data, value)."""
         for name in names:
-            key = by_norm.get(normalize_key(name))
+            key = self._keys_by_norm.get(normalize_key(name))
             if key is not None and not _is_empty(self.data[key]):
                 return key, self.data[key]
         return None
