@@ -168,7 +168,13 @@ class Benchmark:
             patterns: tuple[str, ...] = self.hub_files
         else:  # another repo: every data file, then chosen like a local folder
             patterns = tuple(f"*{suffix}" for suffix in local.DATA_SUFFIXES)
-        folder = hub.hf_snapshot(repo_id, patterns=patterns, cache_dir=args.cache_dir)
+        try:
+            folder = hub.hf_snapshot(repo_id, patterns=patterns, cache_dir=args.cache_dir)
+        except DatasetError as exc:
+            if dataset_id is None:
+                raise
+            # `owner/name` is also a relative path: say that it was looked for locally first.
+            raise DatasetError(f"no local file or folder {dataset_id!r}, and on the Hub: {exc}") from None
         rows = local.read_path(folder, password=args.password, selection=self.file_selection)
         # Name rows after the hub dataset, not the cache folder.
         return [RawRow(r.data, f"{repo_id}/{r.source}", r.index, r.line) for r in rows]

@@ -55,10 +55,10 @@ def hf_snapshot(repo_id: str, *, patterns: Sequence[str], cache_dir: str | None 
         ) from None
     except hf_errors.LocalEntryNotFoundError:
         where = cache_dir or os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+        why = "HF_HUB_OFFLINE is set" if _offline() else "check the connection, or set HF_ENDPOINT to a mirror"
         raise DatasetError(
-            f"cannot reach the Hugging Face Hub for {repo_id} and it is not in the cache ({where}). "
-            f"Check the connection (HF_ENDPOINT for a mirror; unset HF_HUB_OFFLINE), use --dataset-hub modelscope, "
-            f"{_LOCAL_HINT}"
+            f"cannot reach the Hugging Face Hub for {repo_id} and it is not in the cache ({where}): {why}. "
+            f"Or use --dataset-hub modelscope, {_LOCAL_HINT}"
         ) from None
     except hf_errors.HFValidationError:
         raise DatasetError(f"{repo_id!r} is neither an existing local path nor a valid hub dataset id") from None

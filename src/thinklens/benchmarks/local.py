@@ -301,8 +301,10 @@ def read_path(path: Path, *, password: str | None, selection: FileSelection) -> 
             raise DatasetError(f"{path}: the folder holds no data files ({SUPPORTED})")
         rows: list[RawRow] = []
         for rel in selection.select(files):
-            rows.extend(read_path(path / rel, password=password, selection=selection) if rel.endswith(ARCHIVE_SUFFIXES)
-                        else read_file(path / rel, display=rel))
+            if _suffix(rel) in ARCHIVE_SUFFIXES:
+                rows.extend(read_archive(path / rel, password=password, selection=selection))
+            else:
+                rows.extend(read_file(path / rel, display=rel))
         return rows
     if _suffix(path.name) in ARCHIVE_SUFFIXES:
         return read_archive(path, password=password, selection=selection)
