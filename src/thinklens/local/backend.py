@@ -33,10 +33,14 @@ _UNDERSTOOD_EXTRA = {"chat_template_kwargs", "ignore_eos", "skip_special_tokens"
 
 
 class CheckpointBackend:
-    def __init__(self, config: TaskConfig, *, console: Console | None = None):
+    def __init__(self, config: TaskConfig, *, loaded: LoadedCheckpoint | None = None, console: Console | None = None):
+        """`loaded`: a checkpoint already in memory (notebooks, tests: load once, evaluate many
+        configurations); by default `config.model` is loaded by `check()` or the first batch."""
         self.config = config
+        self._preloaded = loaded
         self.console = console or Console(stderr=True)
-        self.placement = choose_placement(config.device, config.dtype)  # bad flags fail before loading
+        # Bad --device/--dtype fail here, before any loading.
+        self.placement = loaded.placement if loaded is not None else choose_placement(config.device, config.dtype)
         extra = dict(config.generation_config.extra_body)
         kwargs = extra.get("chat_template_kwargs") or {}
         if not isinstance(kwargs, dict):
@@ -108,7 +112,7 @@ class CheckpointBackend:
             if self._load_error is not None:
                 raise self._load_error
             try:
-                loaded = load_checkpoint(self.config.model, self.placement)
+                loaded = self._preloaded or load_checkpoint(self.config.model, self.placement)
                 plan = resolve_sampling(self.config.generation_config, loaded.generation_defaults)
                 self._engine = LocalEngine(
                     loaded,
