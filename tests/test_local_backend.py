@@ -181,6 +181,56 @@ def test_checkpoint_sampling_defaults_apply_when_the_request_leaves_them_unset(c
     assert engine.plan.greedy and engine.plan.top_p is None and not engine.plan.from_checkpoint  # temperature 0 given
 
 
+def test_prompt_over_the_context_fails_alone_and_out_of_memory_splits_the_batch(checkpoint, loaded, monkeypatch):
+    long_sample = _sample(9, "word " * 1100)  # > the tiny model's 1024-token context
+    config = _config(checkpoint, max_tokens=4, eval_batch_size=4)
+    gens, sizes, engine = asyncio.run(_generate(config, [long_sample, _sample(1), _sample(2)], loaded=loaded))
+    assert sizes == [3]
+    assert not gens[0].ok and "the model's context is 1024" in gens[0].error
+    assert gens[1].ok and gens[2].ok and gens[1].usage.completion_tokens == 4
+
+    from thinklens.local.engine import LocalEngine
+
+    real = LocalEngine._generate
+    seen = []
+
+    def small_device(self, prompts):  # pretend more than two rows do not fit in memory
+        seen.append(len(prompts))
+        if len(prompts) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, prompts)
+
+    monkeypatch.setattr(LocalEngine, "_generate", small_device)
+    samples = [_sample(i) for i in range(5)]
+    gens, sizes, engine = asyncio.run(_generate(_config(checkpoint, max_tokens=4, eval_batch_size=5), samples, loaded=loaded))
+    assert sizes == [5] and seen == [5, 2, 3, 1, 2] and engine.oom_splits == 2
+    assert all(g.ok and g.usage.completion_tokens == 4 for g in gens)
+    monkeypatch.setattr(LocalEngine, "_generate", lambda self, prompts: (_ for _ in ()).throw(
+        torch.OutOfMemoryError("out of memory")))
+    (gen,), _, _ = asyncio.run(_generate(_config(checkpoint, max_tokens=4), [_sample(0)], loaded=loaded))
+    assert not gen.ok and "out of memory for a single sample" in gen.error
+
+
+def test_check_warns_about_unbounded_generation_and_ignored_options(checkpoint, loaded):
+    from thinklens.local import CheckpointBackend
+
+    config = make_config({"model": str(checkpoint), "eval_type": "checkpoint", "datasets": ["math_500"],
+                          "generation_config": {"extra_body": {"chat_template_kwargs": {"no_such_switch": True},
+                                                               "guided_json": {}}}})
+    backend = CheckpointBackend(config, loaded=loaded)
+
+    async def check():
+        try:
+            return await backend.check()
+        finally:
+            await backend.close()
+
+    warnings = " | ".join(asyncio.run(check()))
+    assert "no max_tokens" in warnings and "context limit (1024 tokens)" in warnings
+    assert "extra_body keys ignored by the checkpoint backend: guided_json" in warnings
+    assert "never reads chat_template_kwargs ['no_such_switch']" in warnings
+
+
 # ---- the pipeline -------------------------------------------------------------------------
 class _FakeOpenAIServer:
     """A minimal OpenAI-compatible server (real HTTP, non-streaming) for the API run."""
