@@ -104,8 +104,19 @@ def last_boxed(text: str) -> Extraction | None:
         if len(gap) > _MAX_BOX_JOIN_GAP or not _BOX_JOINER_RE.match(gap):
             break
         group.insert(0, box)
-    answer = ", ".join(b[2].strip() for b in group)
+    answer = ", ".join(_unwrap_box(b[2]).strip() for b in group)
     return Extraction(answer=answer, how="boxed", start=group[0][0])
+
+
+def _unwrap_box(content: str) -> str:
+    """`\boxed{\boxed{4}}` -> `4`."""
+    for _ in range(10):
+        inner = find_boxed(content)
+        if len(inner) == 1 and inner[0][0] == len(content) - len(content.lstrip()) and inner[0][1] == len(content.rstrip()):
+            content = inner[0][2]
+        else:
+            break
+    return content
 
 
 # ---------------------------------------------------------------------------------------
