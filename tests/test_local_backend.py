@@ -143,6 +143,23 @@ def test_chat_template_kwargs_and_stop_strings(checkpoint, loaded):
     assert cut.usage.completion_tokens < 12
 
 
+def test_eos_ends_a_row_with_stop_unless_ignore_eos(checkpoint, loaded):
+    import dataclasses
+
+    sample = _sample(3)
+    (free,), _, engine = asyncio.run(_generate(_config(checkpoint, max_tokens=6), [sample], loaded=loaded))
+    prompt = loaded.tokenizer(engine.render(sample.messages), add_special_tokens=False, return_tensors="pt")
+    with torch.inference_mode():
+        first = int(loaded.model(**prompt).logits[0, -1].argmax())  # greedy's first token
+    as_eos = dataclasses.replace(loaded, eos_token_ids=[first])  # a checkpoint whose EOS the model emits first
+    (ended,), _, _ = asyncio.run(_generate(_config(checkpoint, max_tokens=6), [sample], loaded=as_eos))
+    assert ended.finish_reason == "stop" and ended.usage.completion_tokens == 1 and ended.reasoning == ""
+    (ignored,), _, _ = asyncio.run(_generate(_config(checkpoint, max_tokens=6, extra_body={"ignore_eos": True}),
+                                             [sample], loaded=as_eos))
+    assert ignored.finish_reason == "length" and ignored.usage.completion_tokens == 6
+    assert ignored.reasoning == free.reasoning
+
+
 def test_greedy_and_seeded_sampling_do_not_depend_on_the_batch(checkpoint, loaded):
     samples = [_sample(i) for i in range(5)]
     for generation in ({"temperature": 0}, {"temperature": 1.0, "top_p": 0.9, "top_k": 50, "seed": 7}):
@@ -373,7 +390,7 @@ def test_bad_device_dtype_and_model_folders_are_clear_errors(checkpoint, tmp_pat
     assert "no config.json" in load_error(str(empty))
     no_template = tmp_path / "no-template"
     shutil.copytree(checkpoint, no_template)
-    (no_template / "chat_template.jinja").unlink()
+    (no_template / "chat_template.jinja").unlink(missing_ok=True)  # transformers >= 4.47 saves it here
     config = json.loads((no_template / "tokenizer_config.json").read_text())
     config.pop("chat_template", None)
     (no_template / "tokenizer_config.json").write_text(json.dumps(config))

@@ -99,10 +99,9 @@ def load_checkpoint(model_ref: str, placement: Placement) -> LoadedCheckpoint:
         tokenizer.pad_token = tokenizer.convert_ids_to_tokens(eos[0])
     pad = int(tokenizer.pad_token_id)
     # A neutral generation config on the model: everything generate() does is decided by the
-    # config we pass per batch (newer transformers fill unset fields from the model's).
-    model.generation_config = GenerationConfig(
-        eos_token_id=eos or None, pad_token_id=pad, bos_token_id=model.generation_config.bos_token_id
-    )
+    # config we pass per batch (transformers >= 4.50 fills its unset fields from the model's,
+    # so not even EOS is left here: `ignore_eos` passes none).
+    model.generation_config = GenerationConfig(pad_token_id=pad, bos_token_id=model.generation_config.bos_token_id)
     text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     context = getattr(text_config, "max_position_embeddings", None)
     return LoadedCheckpoint(
