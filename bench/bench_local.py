@@ -120,15 +120,25 @@ def machine_peaks(dtype: torch.dtype) -> tuple[float, float]:
     return flops, bw
 
 
-def estimate_qwen3(batch: int, bytes_per_param: int, flops: float, bw: float, overhead_s: float) -> float:
-    """tokens/s of one decode step for Qwen3-0.6B: weights streamed once per step (memory), 2 FLOPs
-    per parameter per row (compute), plus the per-step overhead measured on the tiny model."""
+def qwen3_step_cost(batch: int, bytes_per_value: int, context: int) -> tuple[float, float]:
+    """(bytes read, FLOPs) of one decode step of Qwen3-0.6B at `batch` rows of `context` tokens:
+    every weight once per step (the tied LM head included), plus each row's KV cache."""
     s = QWEN3_06B
     per_layer = s["hidden"] * (s["heads"] + 2 * s["kv_heads"]) * s["head_dim"] + s["heads"] * s["head_dim"] * s["hidden"]
     per_layer += 3 * s["hidden"] * s["intermediate"]
-    matmul_params = s["layers"] * per_layer + s["vocab"] * s["hidden"]  # + the (tied) LM head
-    step = max(matmul_params * bytes_per_param / bw, 2 * matmul_params * batch / flops) + overhead_s
-    return batch / step
+    matmul_params = s["layers"] * per_layer + s["vocab"] * s["hidden"]
+    kv_per_token = s["layers"] * 2 * s["kv_heads"] * s["head_dim"] * bytes_per_value
+    bytes_read = matmul_params * bytes_per_value + batch * context * kv_per_token
+    flops = 2 * matmul_params * batch + batch * 4 * context * s["layers"] * s["heads"] * s["head_dim"]
+    return bytes_read, flops
+
+
+def estimate_qwen3(batch: int, bytes_per_value: int, flops_per_s: float, bytes_per_s: float,
+                   overhead_s: float, context: int) -> float:
+    """Roofline estimate of decode tokens/s: the slower of memory and compute, plus the
+    per-step fixed cost (Python, sampling) measured on the tiny model."""
+    bytes_read, flops = qwen3_step_cost(batch, bytes_per_value, context)
+    return batch / (max(bytes_read / bytes_per_s, flops / flops_per_s) + overhead_s)
 
 
 def main() -> None:
@@ -140,6 +150,7 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3, help="best of N")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--context", type=int, default=2048, help="mean context per row for the 0.6B estimate")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -167,11 +178,13 @@ def main() -> None:
                 overhead = rows[0][1] / args.new_tokens
     if args.device == "cpu":
         flops, bw = machine_peaks(torch.float32)
-        print(f"\nthis CPU: ~{flops / 1e9:.0f} GFLOP/s fp32 matmul (8x1024 @ 1024x3072), ~{bw / 1e9:.1f} GB/s memory read")
+        print(f"\nthis CPU now: ~{flops / 1e9:.0f} GFLOP/s fp32 matmul (8x1024 @ 1024x3072), ~{bw / 1e9:.1f} GB/s memory read")
         if overhead is not None:
-            print("estimate for Qwen3-0.6B on this CPU (roofline + the tiny model's per-step overhead; an estimate):")
+            print(f"estimate for Qwen3-0.6B decode, fp32, {args.context} tokens of context per row "
+                  "(roofline + the tiny model's per-step overhead; an estimate, not a measurement):")
             for batch in args.batch:
-                print(f"  batch {batch}: ~{estimate_qwen3(batch, 4, flops, bw, overhead):.1f} tokens/s (fp32)")
+                tps = estimate_qwen3(batch, 4, flops, bw, overhead, args.context)
+                print(f"  batch {batch}: ~{tps:.1f} tokens/s on this CPU")
 
 
 if __name__ == "__main__":

@@ -61,11 +61,12 @@ def loaded(checkpoint):
     """Loaded once for the tests that vary only the generation settings."""
     from thinklens.local import choose_placement, load_checkpoint
 
-    return load_checkpoint(str(checkpoint), choose_placement("cpu", None))
+    return load_checkpoint(str(checkpoint), choose_placement("cpu", "float32"))
 
 
 def _config(model: Path | str, **generation):
-    extra = {k: generation.pop(k) for k in ("eval_batch_size", "device", "dtype") if k in generation}
+    # float32 unless a test says otherwise: exact comparisons across batch shapes need it.
+    extra = {"dtype": "float32", **{k: generation.pop(k) for k in ("eval_batch_size", "device", "dtype") if k in generation}}
     return make_config({
         "model": str(model), "eval_type": "checkpoint", "datasets": ["math_500"],
         "generation_config": {"max_tokens": 6, "temperature": 0, **generation}, **extra,
@@ -365,10 +366,12 @@ def test_cli_evaluates_a_hub_id_from_the_hugging_face_cache_offline(checkpoint, 
 # ---- clear errors -------------------------------------------------------------------------
 def test_bad_device_dtype_and_model_folders_are_clear_errors(checkpoint, tmp_path):
     from thinklens.local import choose_placement
+    from thinklens.local.device import cpu_has_native_bf16
 
     placement = choose_placement(None, None)
     if not torch.cuda.is_available() and not torch.backends.mps.is_available():
-        assert (placement.device, placement.dtype) == ("cpu", torch.float32)
+        expected = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+        assert (placement.device, placement.dtype) == ("cpu", expected)
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             choose_placement("cuda", None)
     with pytest.raises(ConfigError, match="--device must be"):
