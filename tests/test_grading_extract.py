@@ -42,6 +42,7 @@ def test_math_answer_found(text: str, expected: str) -> None:
         r"we try \boxed{\frac{14}{3",  # cut off inside the box
         "We find $x = 3$. Next we check the other case, where",
         "2 + 2 = 4 and so",
+        r"put your final answer within \boxed{}",
     ],
 )
 def test_math_no_answer(text: str) -> None:
