@@ -42,10 +42,10 @@ def test_ttft_and_tpot_at_concurrency_one(timed_server):
     for rec in records:
         assert rec.first_token_due == pytest.approx(rec.received + TTFT)
         assert rec.last_write - rec.received >= TTFT + (TOKENS - 1) * TPOT
-    assert errors[0] >= 0 and errors[0] < 0.0015 and errors[2] < 0.004
-    # What the client saw: HTTP adds well under a millisecond on loopback.
+    assert errors[0] >= 0 and errors[0] < 0.002 and errors[2] < 0.005
+    # What the client saw: HTTP on loopback adds about a millisecond (more on a busy machine).
     client = sorted(r.ttft - TTFT for r in results)
-    assert client[0] >= 0 and client[0] < 0.003 and client[2] < 0.008
+    assert client[0] >= 0 and client[0] < 0.005 and client[2] < 0.015
     for r in results:
         times = [e.t - r.sent_at for e in r.token_events()]
         assert len(times) == TOKENS

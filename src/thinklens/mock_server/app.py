@@ -48,7 +48,7 @@ class MockServerState:
     @property
     def ticker(self) -> Ticker:
         if self._ticker is None:  # made on the server's loop, at the first stream
-            self._ticker = Ticker(asyncio.get_running_loop())
+            self._ticker = Ticker(asyncio.get_running_loop(), self.config.timer_quantum)
         return self._ticker
 
     def next_id(self) -> str:

@@ -152,6 +152,7 @@ def serve(config: MockServerConfig) -> int:
         print(app[STATE_KEY].describe(), file=sys.stderr, flush=True)
 
     async def main() -> None:
+        lower_timer_slack()
         runner, host, port = await _start_site(app, config)
         print(f"listening on {_url(host, port)}/v1", flush=True)
         stop = asyncio.Event()
