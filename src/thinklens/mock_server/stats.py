@@ -106,7 +106,7 @@ class ServerStats:
 
     outcomes: how each finished chat request ended: "ok", "bad_request", a fault
     kind ("429", "500", "reset", "stall", "malformed"), "client_disconnected"
-    (the client went away first) or "shutdown".  faults: faults injected so far
+    (the client went away first), "shutdown", or "error" (a bug: logged).  faults: faults injected so far
     (a stalled stream counts here as soon as it goes silent).  unmatched: replay
     requests that matched no record and got the fallback answer.
     """

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import math
 import socket
 import struct
@@ -28,6 +29,8 @@ from typing import Callable
 
 from .sse import DONE, ChunkEncoder
 from .stats import LatenessHistogram, RequestTiming
+
+_log = logging.getLogger(__name__)
 
 # Wake at least this often, even with nothing due, to notice a client that left
 # during a long TTFT or a stall.
@@ -95,7 +98,12 @@ class Ticker:
         while heap and heap[0][0] <= now:
             job = heappop(heap)[2]
             if job.active:
-                following = job.fire(now)
+                try:
+                    following = job.fire(now)
+                except Exception:  # one broken stream must not stop the others
+                    _log.exception("mock-server: stream failed")
+                    job.abort()
+                    following = None
                 if following is not None:
                     heappush(heap, (following, next(seq), job))
             now = monotonic()
@@ -181,6 +189,11 @@ class StreamJob:
 
     def cancel(self, outcome: str = "shutdown") -> None:
         self._finish(outcome)
+
+    def abort(self) -> None:
+        """Drop the connection (the response cannot be completed) and finish."""
+        self._transport.abort()  # type: ignore[attr-defined]
+        self._finish("error")
 
     def _wake_at(self, now: float) -> float:
         due = self._due
