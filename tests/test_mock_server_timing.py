@@ -154,3 +154,12 @@ def test_a_late_wake_up_coalesces_due_tokens_into_one_write_with_one_event_each(
         assert transport.writes[-1].endswith(b"data: [DONE]\n\n\r\n")
     finally:
         loop.close()
+
+
+def test_hundreds_of_concurrent_streams():
+    config = MockServerConfig(tokens=5, ttft=0.5, tpot=0.01)
+    with run_mock_server(config) as srv:
+        results = run_many(srv, [BODY] * 300)
+        stats = srv.stats()
+    assert all(r.done and len(r.token_events()) == 5 for r in results)
+    assert stats.max_in_flight == 300 and stats.outcomes == {"ok": 300}
