@@ -1,0 +1,176 @@
+"""Runs for the viewer tests, written through the real store and report code.
+
+Every outcome the viewer must show is present (correct, wrong, truncated, no answer,
+request error, grader timeout, not yet graded), with hostile text in the places a
+model or a dataset controls: prompt, answer, reasoning, gold, extracted answer,
+sample id, model name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from thinklens.config import make_config
+from thinklens.records import Generation, Sample, Score, Timings, Usage
+from thinklens.report import build_report, write_report
+from thinklens.store import RunStore
+
+# Each sets window.__xss if it ever runs.
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_LINK = "[click me](javascript:window.__xss=1)"
+XSS_MATH = r"$\href{javascript:window.__xss=1}{x}$"
+XSS_ALL = f"{XSS_SCRIPT} {XSS_IMG} {XSS_LINK} {XSS_MATH}"
+
+OUTCOMES = ("correct", "wrong", "truncated", "no_answer", "error", "ungraded", "pending")
+
+REASONING = (
+    "Let me think about $x^2 + y^2 = 25$ first.\n\n"
+    "We have $x = 3$, so $y^2 = 16$ and $y = 4$.\n\n"
+    "Wait, the question asks for $x + y$, which is $7$.\n\n"
+    "Alternatively, check with \\[ (x+y)^2 = x^2 + 2xy + y^2 = 49. \\]\n\n"
+    "So the answer is 7. " + XSS_ALL
+)
+
+
+def _outcome_for(i: int, repeat: int) -> str:
+    return OUTCOMES[(i + 3 * repeat) % len(OUTCOMES)]
+
+
+def make_run(
+    run_dir: str | Path,
+    *,
+    model: str = "demo-model",
+    questions: int = 14,
+    repeats: int = 2,
+    subsets: tuple[str, ...] = ("Level 1", "Level 2"),
+    dataset: str = "math_500",
+    report: bool = True,
+    efficiency: bool = False,
+    flip: bool = False,
+) -> list[str]:
+    """A finished (or, with report=False, unfinished) run; returns its keys in plan order.
+    `flip` swaps correct and wrong verdicts: a second model that disagrees."""
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir)
+    keys: list[str] = []
+    config = make_config({
+        "model": model, "api_url": ["http://127.0.0.1:9/v1"], "datasets": [dataset], "api_key": "sk-secret",
+        "generation_config": {"n": repeats, "max_tokens": 4096, "temperature": 0.6},
+        "output": str(run_dir),
+    })
+    store.set_meta("config", config.redacted())
+    store.set_meta("model", model)
+    store.set_meta("datasets", [dataset])
+    store.set_meta("created_at", 1_700_000_000.0)
+    store.set_meta("updated_at", 1_700_000_100.0)
+    for i in range(questions):
+        subset = subsets[i % len(subsets)]
+        sid = f"q{i:03d}" if i != 1 else "<b>q001</b>"
+        prompt = f"Problem {i}: if $x^2 = {i * i}$ and $x > 0$, find $x$. Put the answer in \\boxed{{}}."
+        if i == 0:
+            prompt += "\n\n" + XSS_ALL
+        gold = str(i) if i != 2 else XSS_SCRIPT
+        sample = Sample(id=sid, dataset=dataset, subset=subset, messages=[{"role": "user", "content": prompt}],
+                        gold=gold, meta={"level": subset, "solution": f"Since $x^2={i * i}$, $x={i}$."})
+        for r in range(repeats):
+            key = f"{dataset}-{i:03d}-{r}"
+            keys.append(key)
+            outcome = _outcome_for(i, r)
+            if flip and outcome in ("correct", "wrong"):
+                outcome = "wrong" if outcome == "correct" else "correct"
+            tokens = 300 + 97 * i + 41 * r
+            if outcome == "error":
+                gen = Generation(error="HTTP 500 from server: " + XSS_SCRIPT, attempts=3,
+                                 timings=Timings(start=1_700_000_000.0 + i, e2e=0.2))
+            else:
+                content = {
+                    "correct": f"The answer is $\\boxed{{{i}}}$.",
+                    "wrong": f"The answer is $\\boxed{{{i + 1}}}$. {XSS_ALL}",
+                    "truncated": "",
+                    "no_answer": "I could not finish. " + XSS_IMG,
+                    "ungraded": f"The answer is $\\boxed{{\\sqrt{{{i * i}}}}}$.",
+                    "pending": f"The answer is $\\boxed{{{i}}}$.",
+                }[outcome]
+                gen = Generation(
+                    content=content,
+                    reasoning=REASONING,
+                    reasoning_source="reasoning_content",
+                    finish_reason="length" if outcome == "truncated" else "stop",
+                    usage=Usage(prompt_tokens=40 + i, completion_tokens=tokens, reasoning_tokens=tokens - 20),
+                    timings=Timings(start=1_700_000_000.0 + i, ttft=0.05 + 0.01 * i, ttfat=0.5 + 0.1 * i, e2e=1.0 + 0.25 * i + r),
+                    endpoint="http://127.0.0.1:9/v1",
+                )
+            store.put_generation(key, sample, r, gen)
+            score = {
+                "correct": Score(True, "correct", extracted=str(i), normalized_pred=str(i), normalized_gold=str(i)),
+                "wrong": Score(False, "not_equivalent", extracted=str(i + 1) if i != 4 else XSS_IMG),
+                "truncated": Score(False, "truncated", extracted=None),
+                "no_answer": Score(False, "no_answer", extracted=None),
+                "ungraded": Score(None, "ungraded", extracted=f"\\sqrt{{{i * i}}}", detail={"timeout_s": 10}),
+            }.get(outcome)
+            if score is not None:
+                store.put_score(key, score)
+    store.set_plan([(k, "math") for k in keys])
+    if efficiency:
+        add_efficiency(store, keys)
+    if report:
+        rep = asyncio.run(build_report(store, config, keys, {}, None))
+        write_report(rep, run_dir)
+        (run_dir / "config.yaml").write_text(json.dumps(config.redacted(), indent=1))
+    store.close()
+    return keys
+
+
+def add_efficiency(store: RunStore, keys: list[str]) -> None:
+    """What `thinklens efficiency` leaves: efficiency.json, a figure, per-sample rows."""
+    store.ensure_schema(
+        """CREATE TABLE IF NOT EXISTS efficiency_samples (
+               key TEXT PRIMARY KEY, steps TEXT, first_correct_step INTEGER, first_correct_offset INTEGER,
+               thought_switches TEXT, reasoning_tokens INTEGER, first_correct_tokens INTEGER,
+               token_efficiency REAL)"""
+    )
+    wait_at = REASONING.index("Wait")
+    alt_at = REASONING.index("Alternatively")
+    for key in keys:
+        store.conn.execute(
+            "INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?,?,?,?)",
+            (key, None, None, REASONING.index("We have"), json.dumps([[wait_at, "Wait"], [alt_at, "Alternatively"]]),
+             250, 60, 0.24),
+        )
+    store.commit()
+    metrics = {"n": len(keys), "n_reached_correct": 5, "n_truncated": 2, "n_judge_unparsed": 0,
+               "reasoning_tokens": 812.5, "first_correct_tokens": 301.2, "reflection_tokens": 511.3,
+               "token_efficiency": 0.37, "thought_num": 2.5, "accuracy": 0.42, "xi_o": 0.63, "xi_ut": 0.18,
+               "solutions": 3.1}
+    (store.run_dir / "efficiency.json").write_text(json.dumps({
+        "settings": {"judge": "rule", "split": "double_newline"},
+        "subsets": {"Level 1": metrics, "Level 2": metrics},
+        "overall": metrics,
+    }))
+    # an SVG figure carrying a script: as an <img> it must stay inert
+    (store.run_dir / "efficiency_tokens.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80"><script>window.__xss=1</script>'
+        '<rect width="200" height="80" fill="#2858b8"/><text x="10" y="45" fill="#fff">efficiency</text></svg>'
+    )
+
+
+def make_perf(folder: str | Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lat = {"mean": 0.21, "p50": 0.2, "p90": 0.3, "p95": 0.33, "p99": 0.41, "p999": 0.5, "max": 0.52}
+    levels = [
+        {"concurrency": c, "requests_ok": 100, "requests_failed": c // 8, "duration": 10.0 / c,
+         "request_throughput": 9.5 * c, "output_throughput": 1200.0 * c, "total_throughput": 1500.0 * c,
+         "ttft": lat, "ttfat": lat, "tpot": lat, "itl": lat, "e2e": lat}
+        for c in (1, 8, 32)
+    ]
+    (folder / "summary.json").write_text(json.dumps({"levels": levels}))
+    (folder / "summary.csv").write_text("concurrency,request_throughput\n1,9.5\n")
+    (folder / "requests.jsonl").write_text(json.dumps({"ok": True, "ttft": 0.2}) + "\n")
+    (folder / "latency.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60"><rect width="120" height="60" fill="#d9653b"/></svg>'
+    )
+    return folder
