@@ -70,11 +70,11 @@ def histogram_svg(
         f'<svg class="chart histogram" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="{html.escape(label)}" xmlns="http://www.w3.org/2000/svg">'
     ]
-    # y axis: 0, half, top
-    for frac in (0, 0.5, 1):
-        y = top_pad + ph * (1 - frac)
+    # y axis: whole counts only (0, about half, the top)
+    for tick in sorted({0, top, top // 2} if top >= 2 else {0, top}):
+        y = top_pad + ph * (1 - tick / top)
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{_fmt(round(top * frac))}</text>')
+        parts.append(f'<text class="tick" x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{_fmt(tick)}</text>')
     for i, stack in enumerate(counts):
         x = left + i * bw
         y = top_pad + ph
