@@ -174,15 +174,23 @@ def render_reasoning(
     if not spans:
         return []
     steps: list[Step] = []
-    ordered = sorted((o, p) for o, p in switches if 0 <= o < len(text))
+    # Locate each switch in the whole text first (an offset may land in the blank line
+    # before its step), then hand it to the step it falls in.
+    located = sorted(
+        (at, length, phrase)
+        for at, length, phrase in (
+            (*_locate(text, o, p, 0, len(text)), p) for o, p in switches if 0 <= o < len(text)
+        )
+        if length > 0
+    )
     for i, (start, end) in enumerate(spans):
-        inside = [(o, p) for o, p in ordered if start <= o < end]
+        inside = [(at, min(length, end - at), p) for at, length, p in located if start <= at < end]
         segment = _mark(text, start, end, inside)
         if first_correct_step is not None:
             is_first = i == first_correct_step
         else:
             is_first = first_correct_offset is not None and start <= first_correct_offset < end
-        steps.append(Step(i, start, end, Markup(_render(segment)), tuple(p for _, p in inside), is_first))
+        steps.append(Step(i, start, end, Markup(_render(segment)), tuple(p for _, _, p in inside), is_first))
     if first_correct_step is None and first_correct_offset is not None and not any(s.first_correct for s in steps):
         # The offset falls between steps (in a blank line): flag the next step.
         for j, s in enumerate(steps):
@@ -192,14 +200,11 @@ def render_reasoning(
     return steps
 
 
-def _mark(text: str, start: int, end: int, switches: Sequence[tuple[int, str]]) -> str:
-    """text[start:end] with each switch phrase wrapped in mark sentinels.  The phrase is
-    looked for at its offset, then nearby (offsets may count from a stripped text);
-    failing both, the word at the offset is marked."""
+def _mark(text: str, start: int, end: int, marks: Sequence[tuple[int, int, str]]) -> str:
+    """text[start:end] with each located (at, length) range wrapped in mark sentinels."""
     out, cursor = [], start
-    for offset, phrase in switches:
-        at, length = _locate(text, offset, phrase, cursor, end)
-        if at < cursor or length <= 0:
+    for at, length, _ in marks:
+        if at < cursor:  # overlaps the previous mark
             continue
         out += [text[cursor:at], _MARK_OPEN, text[at : at + length], _MARK_CLOSE]
         cursor = at + length
@@ -208,6 +213,8 @@ def _mark(text: str, start: int, end: int, switches: Sequence[tuple[int, str]]) 
 
 
 def _locate(text: str, offset: int, phrase: str, lo: int, hi: int) -> tuple[int, int]:
+    """(position, length) of a switch phrase: at its offset, else nearby (offsets may
+    count from a stripped text), else the word at the offset."""
     phrase = phrase.strip()
     if phrase:
         if text[offset : offset + len(phrase)].lower() == phrase.lower():
