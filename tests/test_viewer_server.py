@@ -176,6 +176,10 @@ def test_search_quick_and_deep(viewer: ServedViewer) -> None:
     assert table_rows(viewer.get("/run/runs~a/samples?q=alternatively")[2]) == []
     deep = viewer.get("/run/runs~a/samples?q=alternatively&deep=1&per_page=100")[2]
     assert len(table_rows(deep)) == QUESTIONS * REPEATS - expected_outcomes()["error"]
+    # LIKE wildcards in the search text are literal characters
+    assert table_rows(viewer.get("/run/runs~a/samples?q=W_it&deep=1")[2]) == []
+    assert table_rows(viewer.get("/run/runs~a/samples?q=%25Wait&deep=1")[2]) == []
+    assert len(table_rows(viewer.get("/run/runs~a/samples?q=WAIT&deep=1&per_page=100")[2])) == len(table_rows(deep))
     # case-insensitive, and Markdown/HTML-looking text is searchable as text
     assert len(table_rows(viewer.get("/run/runs~a/samples?q=%3CB%3Eq001")[2])) == REPEATS
 
