@@ -97,8 +97,8 @@ def histogram_svg(
         parts.append(f'<text class="tick" x="{x:.1f}" y="{top_pad + ph + 13}" text-anchor="middle">{_fmt(i * step)}</text>')
     med = statistics.median(nums)
     mx = left + pw * (med / (nbins * step))
-    parts.append(f'<line class="median" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top_pad}" y2="{top_pad + ph}"><title>median {_fmt(med)}</title></line>')
-    parts.append(f'<text class="axis-label" x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle">{html.escape(label)} (n={len(nums)}, median {_fmt(med)})</text>')
+    parts.append(f'<line class="median" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top_pad}" y2="{top_pad + ph}"><title>median {_fmt(round(med))}</title></line>')
+    parts.append(f'<text class="axis-label" x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle">{html.escape(label)} (n={len(nums)}, median {_fmt(round(med))})</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -194,7 +194,9 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
     lines, live = scores_for(reader, model)
     counts = reader.subset_counts()
     tokens: list[SubsetTokens] = []
-    for (dataset, subset), tv in reader.token_values().items():
+    structure = reader.datasets_and_subsets()
+    rank = {(d, sub): (i, j) for i, (d, subs) in enumerate(structure) for j, sub in enumerate(subs)}
+    for (dataset, subset), tv in sorted(reader.token_values().items(), key=lambda kv: rank.get(kv[0], (0, 0))):
         tokens.append(SubsetTokens(
             dataset, subset,
             _stats([v for v, _ in tv.completion]), _stats([v for v, _ in tv.reasoning]),
@@ -244,6 +246,7 @@ def samples_page(catalog: Catalog, rid: str, query: SampleQuery) -> Page:
     reader = catalog.reader(rid)
     page = reader.page(query)
     query = query.with_(page=page.page) if page.page != query.page else query
+    structure = reader.datasets_and_subsets()
     progress = reader.progress()
     return "samples.html", {
         "entry": entry,
@@ -253,7 +256,8 @@ def samples_page(catalog: Catalog, rid: str, query: SampleQuery) -> Page:
         "page": page,
         "outcome_counts": reader.outcome_counts(query),
         "outcomes": list(OUTCOME_FILTERS),
-        "structure": reader.datasets_and_subsets(),
+        "structure": structure,
+        "many_datasets": len(structure) > 1,
         "repeats": reader.repeats(),
         "sorts": SORT_LABELS,
         "per_page_choices": PER_PAGE_CHOICES,

@@ -353,7 +353,7 @@ class RunReader:
         order: dict[str, list[str]] = {}
         for dataset, subset, _ in rows:
             order.setdefault(dataset, []).append(subset)
-        return list(order.items())
+        return [(d, sorted(subsets, key=natural_key)) for d, subsets in order.items()]
 
     def repeats(self) -> list[int]:
         self.sync()
@@ -387,7 +387,7 @@ class RunReader:
             if len([c for c in out if c.dataset == dataset]) > 1:
                 # OVERALL counts distinct questions across subsets
                 out.append(_counts(overall[dataset]))
-        out.sort(key=lambda c: (seen.index(c.dataset), c.subset == "OVERALL"))
+        out.sort(key=lambda c: (seen.index(c.dataset), c.subset == "OVERALL", natural_key(c.subset)))
         return out
 
     def live_scores(self, n_repeats: int | None = None) -> list[LiveScore]:
@@ -553,6 +553,13 @@ class RunReader:
 
 
 # ---- helpers -----------------------------------------------------------------------
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """"Level 2" before "Level 10"; subsets read in the order people expect."""
+    import re
+
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+
+
 def _open_readonly(path: Path) -> sqlite3.Connection:
     if not path.exists():
         raise FileNotFoundError(f"no run store at {path}")

@@ -204,6 +204,7 @@ def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] |
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})
     app.state.catalog = catalog
+    app.state.renderer = renderer
     return app
 
 
@@ -248,7 +249,7 @@ def serve(root: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_POR
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound_port}/"
     catalog: Catalog = app.state.catalog
-    _warm_up(catalog)
+    _warm_up(catalog, app.state.renderer)
     if ready:
         ready(url)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
@@ -259,11 +260,14 @@ def serve(root: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_POR
         catalog.close()
 
 
-def _warm_up(catalog: Catalog) -> None:
-    """Build each run's summary table in the background: the first page is then fast."""
+def _warm_up(catalog: Catalog, renderer: Renderer) -> None:
+    """Compile the templates and build each run's summary table in the background:
+    the first page is then as fast as the others."""
     import threading
 
     def work() -> None:
+        for name in renderer.env.list_templates(extensions=["html"]):
+            renderer.env.get_template(name)
         for entry in catalog.runs():
             try:
                 catalog.reader(entry.id).sync()
