@@ -112,6 +112,26 @@ def test_run_page_shows_scores_counts_tokens_efficiency_config(viewer: ServedVie
     assert "state s-running" in body  # pending grades + a fresh store
 
 
+def test_live_counts_agree_with_the_report(root: Path) -> None:
+    """The viewer counts outcomes itself (live); its numbers must be the report's."""
+    from thinklens.viewer.reader import RunReader
+
+    report = json.loads((root / "runs" / "a" / "report.json").read_text())
+    if not report["subsets"]:
+        pytest.skip("report.json written without the grading package: no subset counts to compare")
+    reader = RunReader(root / "runs" / "a")
+    try:
+        live = {(c.dataset, c.subset): c for c in reader.subset_counts()}
+    finally:
+        reader.close()
+    assert set(live) == {(s["dataset"], s["subset"]) for s in report["subsets"]}
+    for s in report["subsets"]:
+        c = live[(s["dataset"], s["subset"])]
+        for name in ("samples", "generations", "graded", "truncated", "no_answer", "errors", "ungraded",
+                     "mean_completion_tokens", "mean_reasoning_tokens"):
+            assert getattr(c, name) == s[name], (s["subset"], name)
+
+
 def test_run_redirects_without_slash(viewer: ServedViewer) -> None:
     status, headers, _ = viewer.get("/run/runs~a")
     assert status == 308 and headers["location"] == "/run/runs~a/"

@@ -566,7 +566,9 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
         conn = connect(path, readonly=True)
         conn.execute("SELECT 1 FROM main.results LIMIT 1").fetchall()
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc) and "readonly" not in str(exc):
+            raise  # e.g. no `results` table: not a thinklens store (yet); say so, cache nothing
         # A run on read-only media without its -shm file: WAL readers cannot start,
         # but the file cannot change either.
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)

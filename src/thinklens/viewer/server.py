@@ -191,7 +191,7 @@ def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] |
         Route("/run/{rid}/", run),
         Route("/run/{rid}", run_no_slash),
         Route("/run/{rid}/samples", samples),
-        Route("/run/{rid}/sample/{key}", sample),
+        Route("/run/{rid}/sample/{key:path}", sample),
         Route("/compare", compare),
         Route("/compare/sample", compare_sample),
         Route("/perf/{pid}/", perf),
