@@ -56,7 +56,7 @@ def test_site_holds_every_page(site: tuple[Path, Path, list[str]]) -> None:
     assert len(list((out / "runs" / "runs~a" / "s").glob("*.html"))) == len(keys)
     assert (out / "compare" / "all-1.html").is_file()
     assert (out / "perf" / "perf1" / "index.html").is_file()
-    assert (out / "files" / "runs" / "a" / "efficiency_tokens.svg").is_file()
+    assert (out / "files" / "runs" / "a" / "efficiency.svg").is_file()
     assert (out / "static" / "vendor" / "katex-0.19.1" / "fonts" / "KaTeX_Main-Regular.woff2").is_file()
     index = html.unescape((out / "index.html").read_text())
     assert '<meta http-equiv="Content-Security-Policy"' in index and "script-src 'self'" in index

@@ -107,7 +107,7 @@ def test_run_page_shows_scores_counts_tokens_efficiency_config(viewer: ServedVie
         assert link in body, outcome
     assert body.count('<svg class="chart histogram"') == 4  # completion + reasoning, 2 subsets
     assert "tokens to first correct" in body and "301.2" in body  # efficiency.json
-    assert 'src="/files/runs/a/efficiency_tokens.svg"' in body
+    assert 'src="/files/runs/a/efficiency.svg"' in body
     assert "sk-secret" not in body and "***" in body  # redacted config
     assert "state s-running" in body  # pending grades + a fresh store
 
@@ -239,7 +239,10 @@ def test_sample_page_content_and_neighbours_within_filter(viewer: ServedViewer) 
 def test_sample_page_shows_reasoning_marks_and_verdict(viewer: ServedViewer) -> None:
     body = viewer.get("/run/runs~a/sample/math_500-000-0")[2]
     assert '<mark class="switch">Wait</mark>' in body and '<mark class="switch">Alternatively</mark>' in body
+    # the efficiency row of efficiency.json's settings (not the older analysis beside it)
     assert 'class="step first-correct' in body and 'href="#step-1"' in body
+    assert body.count('<span class="sol"') == 2  # solution_steps [1, 4]
+    assert "How the first correct step was found" in body and "&lt;script&gt;window.__xss" in body
     assert '<span class="math">x^2 + y^2 = 25</span>' in body
     assert '<span class="math display"> (x+y)^2 = x^2 + 2xy + y^2 = 49. </span>' in body
     assert "ttft 50 ms" in body and "reasoning_content" in body
@@ -284,7 +287,7 @@ def test_xss_payloads_render_as_text_everywhere(viewer: ServedViewer) -> None:
 
 
 def test_security_headers_on_every_response(viewer: ServedViewer) -> None:
-    for path in ("/", "/run/runs~a/", "/static/viewer.js", "/files/runs/a/efficiency_tokens.svg", "/nothing"):
+    for path in ("/", "/run/runs~a/", "/static/viewer.js", "/files/runs/a/efficiency.svg", "/nothing"):
         _, headers, _ = viewer.get(path)
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
@@ -329,7 +332,7 @@ def test_files_are_served_only_from_inside_the_root(root: Path, viewer: ServedVi
         assert "TOPSECRET" not in body and "root:x:" not in body and "def create_app" not in body, path
     status, headers, body = viewer.get("/files/runs/a/efficiency.json")
     assert status == 200 and headers["content-type"].startswith("text/plain") and "reflection_tokens" in body
-    status, headers, _ = viewer.get("/files/runs/a/efficiency_tokens.svg")
+    status, headers, _ = viewer.get("/files/runs/a/efficiency.svg")
     assert status == 200 and headers["content-type"] == "image/svg+xml"
 
 
@@ -362,8 +365,11 @@ def test_compare_needs_two_runs_on_a_shared_benchmark(root: Path, viewer: Served
 def test_perf_page(viewer: ServedViewer) -> None:
     status, _, body = viewer.get("/perf/perf~sweep1/")
     assert status == 200
-    for label in ("concurrency 1", "concurrency 8", "concurrency 32", "ttft", "tpot", "p99"):
-        assert label in body
+    for label in ("c=1", "c=8", "c=32", "ttft", "tpot", "p99", "client CPU busy", "210 ms", "2.10 ms"):
+        assert label in body, label
+    # its run.sqlite (perf_requests) does not make it an evaluation run
+    runs = viewer.get("/")[2]
+    assert "/run/perf~sweep1/" not in runs and "OperationalError" not in runs
     assert 'src="/files/perf/sweep1/latency.svg"' in body and 'href="/files/perf/sweep1/summary.csv"' in body
     status, headers, csv = viewer.get("/files/perf/sweep1/summary.csv")
     assert status == 200 and headers["content-type"].startswith("text/plain") and "concurrency" in csv

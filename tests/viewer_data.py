@@ -130,84 +130,94 @@ def make_run(
     return keys
 
 
+# The efficiency tables as `thinklens efficiency` writes them (efficiency/tables.py).
+EFFICIENCY_DDL = """
+CREATE TABLE IF NOT EXISTS efficiency_runs (
+    settings_hash TEXT PRIMARY KEY, settings TEXT NOT NULL, summary TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS efficiency_samples (
+    settings_hash TEXT NOT NULL, key TEXT NOT NULL, dataset TEXT NOT NULL, subset TEXT NOT NULL,
+    group_label TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL, method TEXT NOT NULL,
+    no_reasoning INTEGER NOT NULL, truncated INTEGER NOT NULL, correct INTEGER, tokens_exact INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL, first_correct_tokens INTEGER, reflection_tokens INTEGER,
+    token_efficiency REAL, steps TEXT NOT NULL, first_correct_status TEXT NOT NULL, first_correct_step INTEGER,
+    first_correct_offset INTEGER, verify_first_correct_step INTEGER, judge_first_correct_step INTEGER,
+    judge_status TEXT, thought_num INTEGER NOT NULL, thought_switches TEXT NOT NULL, solutions INTEGER NOT NULL,
+    solution_steps TEXT NOT NULL, detail TEXT NOT NULL, created_at REAL NOT NULL,
+    PRIMARY KEY (settings_hash, key));
+"""
+SETTINGS_HASH = "abc123"
+
+
 def add_efficiency(store: RunStore, keys: list[str]) -> None:
-    """What `thinklens efficiency` leaves: efficiency.json, a figure, per-sample rows."""
-    store.ensure_schema(
-        """CREATE TABLE IF NOT EXISTS efficiency_samples (
-               key TEXT PRIMARY KEY, steps TEXT, first_correct_step INTEGER, first_correct_offset INTEGER,
-               thought_switches TEXT, reasoning_tokens INTEGER, first_correct_tokens INTEGER,
-               token_efficiency REAL)"""
-    )
-    wait_at = REASONING.index("Wait")
-    alt_at = REASONING.index("Alternatively")
-    for key in keys:
-        store.conn.execute(
-            "INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?,?,?,?)",
-            (key, None, None, REASONING.index("We have"), json.dumps([[wait_at, "Wait"], [alt_at, "Alternatively"]]),
-             250, 60, 0.24),
-        )
+    """What `thinklens efficiency` leaves: efficiency.json, a figure, per-trace rows.
+    Rows of an older analysis (other settings) sit beside the current ones."""
+    from thinklens.viewer.render import split_paragraphs
+
+    store.ensure_schema(EFFICIENCY_DDL)
+    spans = split_paragraphs(REASONING)
+    switches = [[REASONING.index("Wait"), "Wait"], [REASONING.index("Alternatively"), "Alternatively"]]
+    rows = store.conn.execute("SELECT key, dataset, subset, sample_id, repeat FROM results WHERE status='ok'").fetchall()
+    for key, dataset, subset, sid, rep in rows:
+        for settings_hash, first_step in ((SETTINGS_HASH, 1), ("old-settings", 3)):
+            store.conn.execute(
+                "INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (settings_hash, key, dataset, subset, subset, sid, rep, "verify", 0, 0, 1, 1, 250, 60, 190, 0.24,
+                 json.dumps([list(sp) for sp in spans]), "found", first_step, spans[first_step][1], first_step, None,
+                 None, 2, json.dumps(switches), 2, json.dumps([1, 4]),
+                 json.dumps({"candidates": ["\\boxed{7}"], "note": XSS_SCRIPT}), 1_700_000_300.0),
+            )
     store.commit()
-    metrics = {"n": len(keys), "n_reached_correct": 5, "n_truncated": 2, "n_judge_unparsed": 0,
-               "reasoning_tokens": 812.5, "first_correct_tokens": 301.2, "reflection_tokens": 511.3,
-               "token_efficiency": 0.37, "thought_num": 2.5, "accuracy": 0.42, "xi_o": 0.63, "xi_ut": 0.18,
-               "solutions": 3.1}
+    metrics = {"n": len(rows), "n_complete": len(rows) - 2, "n_truncated": 2, "reasoning_tokens": 812.5,
+               "n_reached_correct": 5, "first_correct_tokens": 301.2, "reflection_tokens": 511.3,
+               "token_efficiency": 0.37, "thought_num": 2.5, "solutions": 3.1, "n_graded": 9, "accuracy": 0.42,
+               "xi_o": 0.63, "n_incorrect": 4, "xi_ut": 0.18, "n_judge_unparsed": 0, "tokens_exact": False,
+               "truncated": {"n": 2, "reasoning_tokens": 4000.0}}
     (store.run_dir / "efficiency.json").write_text(json.dumps({
-        "settings": {"judge": "rule", "split": "double_newline"},
-        "subsets": {"Level 1": metrics, "Level 2": metrics},
-        "overall": metrics,
+        "model": "demo-model", "dataset": "math_500",
+        "settings": {"method": "verify", "split": "double_newline", "settings_hash": SETTINGS_HASH},
+        "subset_order": ["Level 1", "Level 2"],
+        "subsets": {"Level 1": metrics, "Level 2": metrics, "overall": metrics},
+        "definitions": {"first_correct_tokens": "mean T^: tokens to the end of the first correct step"},
     }))
     # an SVG figure carrying a script: as an <img> it must stay inert
-    (store.run_dir / "efficiency_tokens.svg").write_text(
+    (store.run_dir / "efficiency.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80"><script>window.__xss=1</script>'
         '<rect width="200" height="80" fill="#2858b8"/><text x="10" y="45" fill="#fff">efficiency</text></svg>'
     )
 
 
 def make_perf(folder: str | Path) -> Path:
+    """A `thinklens perf` folder: summary.json (levels, config, warnings), summary.csv,
+    requests.jsonl, a figure, and its own run.sqlite (perf_requests), which must not
+    make it look like an evaluation run."""
+    import sqlite3
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    lat = {"mean": 0.21, "p50": 0.2, "p90": 0.3, "p95": 0.33, "p99": 0.41, "p999": 0.5, "max": 0.52}
+    lat = {"mean": 0.21, "p50": 0.2, "p90": 0.3, "p95": 0.33, "p99": 0.41, "p999": 0.5, "max": 0.52,
+           "min": 0.1, "std": 0.05, "n": 100}
+    tpot = {k: (v / 100 if isinstance(v, float) else v) for k, v in lat.items()}
     levels = [
-        {"concurrency": c, "requests_ok": 100, "requests_failed": c // 8, "duration": 10.0 / c,
+        {"level": f"c={c}", "mode": "closed", "concurrency": c, "requests_ok": 100, "requests_failed": c // 8,
+         "requests_cancelled": 0, "failures": {"HTTP 500": c // 8}, "duration": 10.0 / c,
          "request_throughput": 9.5 * c, "output_throughput": 1200.0 * c, "total_throughput": 1500.0 * c,
-         "ttft": lat, "ttfat": lat, "tpot": lat, "itl": lat, "e2e": lat}
+         "concurrency_achieved": c * 0.97, "ttft": lat, "ttfat": lat, "tpot": tpot, "itl": tpot, "e2e": lat,
+         "tokens": {}, "goodput": {"attainment": 0.9}, "generator": {}, "excluded": {},
+         "warnings": ["client CPU busy"] if c == 32 else []}
         for c in (1, 8, 32)
     ]
-    (folder / "summary.json").write_text(json.dumps({"levels": levels}))
+    (folder / "summary.json").write_text(json.dumps(
+        {"levels": levels, "config": {"model": "m", "api_key": None}, "warnings": []}))
     (folder / "summary.csv").write_text("concurrency,request_throughput\n1,9.5\n")
-    (folder / "requests.jsonl").write_text(json.dumps({"ok": True, "ttft": 0.2}) + "\n")
+    (folder / "requests.jsonl").write_text(json.dumps({"level": "c=1", "ttft": 0.2}) + "\n")
     (folder / "latency.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60"><rect width="120" height="60" fill="#d9653b"/></svg>'
     )
+    conn = sqlite3.connect(folder / "run.sqlite")
+    conn.execute("CREATE TABLE IF NOT EXISTS perf_requests (id INTEGER PRIMARY KEY, level TEXT)")
+    conn.commit()
+    conn.close()
     return folder
-
-
-def _write_report_from_metrics(store: RunStore, model: str, n: int, config: dict) -> None:
-    from collections import defaultdict
-
-    from thinklens.metrics import Vote, subset_metrics
-
-    votes: dict[tuple[str, str], dict[str, list[Vote]]] = defaultdict(lambda: defaultdict(list))
-    for r in store.conn.execute(
-        "SELECT dataset, subset, sample_id, repeat, correct, status FROM results ORDER BY rowid"
-    ):
-        q = votes[(r["dataset"], r["subset"])][r["sample_id"]]
-        if r["status"] == "ok" and r["correct"] is not None:
-            q.append(Vote(r["repeat"], bool(r["correct"]), "=gold" if r["correct"] else None))
-    rows = []
-    overall: dict[str, dict[str, list[Vote]]] = defaultdict(dict)
-    for (dataset, subset), questions in votes.items():
-        for m in subset_metrics(questions, n):
-            rows.append({"model": model, "dataset": dataset, "metric": m.metric, "subset": subset,
-                         "num": m.num, "score": round(m.score, 4), "stderr": m.stderr})
-        overall[dataset].update({f"{subset}\x00{q}": v for q, v in questions.items()})
-    for dataset, questions in overall.items():
-        for m in subset_metrics(questions, n):
-            rows.append({"model": model, "dataset": dataset, "metric": m.metric, "subset": "OVERALL",
-                         "num": m.num, "score": round(m.score, 4), "stderr": m.stderr})
-    (store.run_dir / "report.json").write_text(json.dumps(
-        {"model": model, "run_dir": str(store.run_dir), "n_repeats": n, "created_at": 1_700_000_200.0,
-         "rows": rows, "subsets": [], "config": config}, indent=1))
 
 
 class ServedViewer:

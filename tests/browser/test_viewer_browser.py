@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/viewer_dat
 
 from thinklens.shared_data import shared_data_dir  # noqa: E402
 from thinklens.viewer.export import export_site  # noqa: E402
-from viewer_data import ServedViewer  # noqa: E402
+from viewer_data import EFFICIENCY_DDL, ServedViewer  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -75,16 +75,27 @@ def _eval(url: str, model: str, dataset: Path, out: Path) -> None:
 
 
 def _add_efficiency_rows(run_dir: Path) -> None:
-    """What `thinklens efficiency` stores per trace (its own module is separate): the
-    thought switches found in each real reasoning and the first step holding the gold."""
+    """Rows shaped like `thinklens efficiency`'s table (its own module is tested apart):
+    paragraph steps, the thought switches found in each real reasoning, and the first
+    step holding the gold answer."""
+    from thinklens.viewer.render import split_paragraphs
+
     conn = sqlite3.connect(run_dir / "run.sqlite")
-    conn.execute("""CREATE TABLE IF NOT EXISTS efficiency_samples (key TEXT PRIMARY KEY, steps TEXT,
-                    first_correct_step INTEGER, first_correct_offset INTEGER, thought_switches TEXT)""")
-    for key, reasoning, gold in conn.execute("SELECT key, reasoning, gold FROM results WHERE status='ok'").fetchall():
+    conn.executescript(EFFICIENCY_DDL)
+    rows = conn.execute(
+        "SELECT key, dataset, subset, sample_id, repeat, reasoning, gold FROM results WHERE status='ok'"
+    ).fetchall()
+    for key, dataset, subset, sid, rep, reasoning, gold in rows:
+        spans = split_paragraphs(reasoning)
         switches = [[m.start(), m.group(0)] for m in re.finditer(r"\b(Wait|Alternatively|Hmm|But wait)\b", reasoning)]
-        at = reasoning.find(gold) if gold else -1
-        conn.execute("INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?)",
-                     (key, None, None, at if at >= 0 else None, json.dumps(switches)))
+        first = next((i for i, (a, b) in enumerate(spans) if gold and gold in reasoning[a:b]), None)
+        conn.execute(
+            "INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            ("h", key, dataset, subset, subset, sid, rep, "verify", 0, 0, None, 0, len(reasoning) // 4, None, None,
+             None, json.dumps([list(sp) for sp in spans]), "found" if first is not None else "none", first,
+             spans[first][1] if first is not None else None, first, None, None, len(switches), json.dumps(switches),
+             0, "[]", "{}", time.time()),
+        )
     conn.commit()
     conn.close()
 
@@ -243,7 +254,7 @@ def test_reasoning_marks_and_screenshot(root: Path, viewer: ServedViewer, tab: W
     page = tab.page
     # a real trace (not the hostile one) with thought switches and a first correct step
     key = _key(root / "r1", """messages NOT LIKE '%__xss%' AND key IN (SELECT key FROM efficiency_samples
-               WHERE first_correct_offset IS NOT NULL AND thought_switches != '[]') ORDER BY length(reasoning)""")
+               WHERE first_correct_step IS NOT NULL AND thought_switches != '[]') ORDER BY length(reasoning)""")
     page.goto(viewer.base + f"/run/r1/sample/{key}")
     page.click("#reasoning-details > summary")
     assert page.locator("mark.switch").count() >= 1

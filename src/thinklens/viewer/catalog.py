@@ -60,10 +60,12 @@ class Catalog:
                     dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                     folder = Path(dirpath)
                     names = set(filenames)
-                    if STORE_FILENAME in names:
-                        runs.append(folder)
+                    # A perf folder keeps its requests in a run.sqlite too: it is a perf
+                    # result, not an evaluation run.
                     if "summary.json" in names and "requests.jsonl" in names and is_perf_folder(folder):
                         perfs.append(folder)
+                    elif STORE_FILENAME in names:
+                        runs.append(folder)
                     comparisons += [
                         folder / n for n in sorted(names)
                         if n.startswith(COMPARISON_PREFIX) and n.lower().endswith((".png", ".svg"))

@@ -276,7 +276,8 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
         raise NotFound(key)
     result, summary = found
     neighbors = reader.neighbors(query, key)
-    eff = sample_efficiency(reader, key)
+    summary_eff = load_efficiency(entry.path)
+    eff = sample_efficiency(reader, key, summary_eff.settings_hash if summary_eff else None)
     reasoning = result.generation.reasoning or ""
     spans = spans_from_steps(reasoning, eff.steps) if eff else None
     steps = render_reasoning(
@@ -285,6 +286,7 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
         switches=eff.switches if eff else (),
         first_correct_offset=eff.first_correct_offset if eff else None,
         first_correct_step=eff.first_correct_step if (eff and spans) else None,
+        solution_steps=eff.solution_steps if (eff and spans) else (),
     ) if reasoning else []
     messages = [
         (str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(_message_text(m)))
@@ -308,6 +310,7 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
         "score": score,
         "grade_detail": json.dumps(score.detail, indent=2, ensure_ascii=False) if score and score.detail else "",
         "meta_fields": [(k, _meta_value(v)) for k, v in result.sample.meta.items()],
+        "efficiency_detail": json.dumps(eff.detail, indent=2, ensure_ascii=False) if eff and eff.detail else "",
     }
 
 
@@ -497,5 +500,7 @@ def perf_page(catalog: Catalog, pid: str) -> Page:
         "entry": entry,
         "perf": perf,
         "stats": LATENCY_STATS,
+        "perf_labels": ("requests_ok", "requests_failed", "duration", "request_throughput", "output_throughput",
+                        "total_throughput"),
         "figure_rel": lambda p: _rel(catalog, p),
     }

@@ -145,6 +145,7 @@ class Step:
     html: Markup
     switches: tuple[str, ...]
     first_correct: bool
+    solution: bool = False  # this step states an answer (a solution round ends here)
 
 
 def split_paragraphs(text: str) -> list[tuple[int, int]]:
@@ -166,9 +167,11 @@ def render_reasoning(
     switches: Sequence[tuple[int, str]] = (),
     first_correct_offset: int | None = None,
     first_correct_step: int | None = None,
+    solution_steps: Sequence[int] = (),
 ) -> list[Step]:
     """The reasoning as rendered steps, thought switches wrapped in `<mark>`, the first
-    correct step flagged (by step index, else by the step holding the char offset)."""
+    correct step flagged: by its index into `spans`, else by `first_correct_offset`,
+    the character offset where that step ends (`thinklens efficiency`)."""
     text = clean(text)
     spans = [(max(0, a), min(len(text), b)) for a, b in (spans or split_paragraphs(text)) if b > a]
     if not spans:
@@ -189,13 +192,14 @@ def render_reasoning(
         if first_correct_step is not None:
             is_first = i == first_correct_step
         else:
-            is_first = first_correct_offset is not None and start <= first_correct_offset < end
-        steps.append(Step(i, start, end, Markup(_render(segment)), tuple(p for _, _, p in inside), is_first))
+            is_first = first_correct_offset is not None and start < first_correct_offset <= end
+        steps.append(Step(i, start, end, Markup(_render(segment)), tuple(p for _, _, p in inside), is_first,
+                          i in solution_steps))
     if first_correct_step is None and first_correct_offset is not None and not any(s.first_correct for s in steps):
         # The offset falls between steps (in a blank line): flag the next step.
         for j, s in enumerate(steps):
             if s.start >= first_correct_offset:
-                steps[j] = Step(s.index, s.start, s.end, s.html, s.switches, True)
+                steps[j] = Step(s.index, s.start, s.end, s.html, s.switches, True, s.solution)
                 break
     return steps
 

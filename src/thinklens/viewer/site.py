@@ -54,6 +54,8 @@ def _metric(value: Any) -> str:
 def _secs(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "–"
+    if value < 0.01:
+        return f"{value * 1000:.2f} ms"  # per-token latencies (tpot, itl) are a few ms
     if value < 1:
         return f"{value * 1000:.0f} ms"
     if value < 60:
