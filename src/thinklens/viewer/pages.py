@@ -500,7 +500,5 @@ def perf_page(catalog: Catalog, pid: str) -> Page:
         "entry": entry,
         "perf": perf,
         "stats": LATENCY_STATS,
-        "perf_labels": ("requests_ok", "requests_failed", "duration", "request_throughput", "output_throughput",
-                        "total_throughput"),
         "figure_rel": lambda p: _rel(catalog, p),
     }
