@@ -16,7 +16,7 @@ from thinklens.store import RunStore
 from thinklens.viewer.query import OUTCOME_FILTERS
 from thinklens.viewer.reader import SYNC_INTERVAL_S
 from thinklens.viewer.server import create_app
-from viewer_data import OUTCOMES, ServedViewer, _outcome_for, make_perf, make_run
+from viewer_data import ServedViewer, _outcome_for, make_perf, make_run
 
 QUESTIONS, REPEATS = 14, 2
 
@@ -298,7 +298,11 @@ def test_foreign_host_header_is_refused(viewer: ServedViewer) -> None:
     """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets nothing."""
     status, _, body = viewer.get("/", headers={"Host": "evil.example"})
     assert status == 400 and "demo-model" not in body
+    assert viewer.get("/", headers={"Host": "evil.example:7575"})[0] == 400
+    assert viewer.get("/", headers={"Host": "[::2]:7575"})[0] == 400
     assert viewer.get("/", headers={"Host": "localhost:7575"})[0] == 200
+    assert viewer.get("/", headers={"Host": "[::1]:7575"})[0] == 200
+    assert viewer.get("/", headers={"Host": "127.0.0.1"})[0] == 200
 
 
 # ---- files and path traversal -----------------------------------------------------------
@@ -443,3 +447,10 @@ def test_unreadable_run_does_not_hide_the_others(root: Path, tmp_path: Path) -> 
         assert status == 200 and 'href="/run/good/"' in body and "DatabaseError" in body
         status, _, body = v.get("/run/bad/")
         assert status == 500 and "run store unreadable" in body
+
+
+def test_allowed_hosts_follow_the_bind_address() -> None:
+    from thinklens.viewer.server import allowed_hosts_for
+
+    assert allowed_hosts_for("0.0.0.0") == ["*"] and allowed_hosts_for("::") == ["*"]
+    assert "192.168.1.5" in allowed_hosts_for("192.168.1.5") and "localhost" in allowed_hosts_for("127.0.0.1")

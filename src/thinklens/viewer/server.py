@@ -19,9 +19,15 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,6 +73,26 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HostCheck:
+    """Refuse requests whose Host header names another site (DNS rebinding: a page on
+    evil.example whose name resolves to 127.0.0.1 must not read the runs).  Unlike
+    Starlette's TrustedHostMiddleware it understands bracketed IPv6 hosts ([::1]:7575)."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]):
+        self.app = app
+        self.allowed = {h.lower().strip("[]") for h in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "*" not in self.allowed:
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+            name = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+            if name not in self.allowed:
+                response = PlainTextResponse("Invalid host header", status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _asset_version() -> str:
@@ -201,7 +227,7 @@ def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] |
     ]
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
-        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+        middleware.append(Middleware(HostCheck, allowed_hosts=allowed_hosts))
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})
     app.state.catalog = catalog
     app.state.renderer = renderer
@@ -220,7 +246,7 @@ def allowed_hosts_for(host: str) -> list[str]:
     Binding to all interfaces means the user wants other machines in: accept any."""
     if host in ("0.0.0.0", "::", ""):
         return ["*"]
-    return sorted({"127.0.0.1", "localhost", "[::1]", "::1", host})
+    return sorted({"127.0.0.1", "localhost", "::1", host})
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
