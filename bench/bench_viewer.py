@@ -86,6 +86,7 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--trace-chars", type=int, default=120_000, help="~4 characters per token: 30,000 tokens")
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--export", action="store_true", help="also time `--export` of the run (all its pages)")
     args = ap.parse_args()
     root = Path(args.dir)
     run_dir = root / "run"
@@ -135,6 +136,17 @@ def main() -> int:
         print(f"{label:58s} {statistics.median(times) * 1000:9.1f} {size / 1000:8.0f}")
     server.should_exit = True
     thread.join()
+    if args.export:
+        import os
+        import tempfile
+
+        from thinklens.viewer.export import export_site
+
+        with tempfile.TemporaryDirectory() as tmp:
+            result = export_site(root, Path(tmp) / "site")
+            size = sum(p.stat().st_size for p in (Path(tmp) / "site").rglob("*") if p.is_file())
+        print(f"export: {result.pages} pages, {size / 1e6:.0f} MB in {result.seconds:.1f}s "
+              f"({os.cpu_count()} CPUs)")
     return 0
 
 

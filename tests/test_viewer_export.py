@@ -81,6 +81,22 @@ def test_untrusted_text_stays_inert_in_the_export(site: tuple[Path, Path, list[s
             assert re.fullmatch(r'<script src="[./]*static/[^"]+">', tag), (page, tag)
 
 
+def test_parallel_export_writes_the_same_pages(site: tuple[Path, Path, list[str]], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from thinklens.viewer import export
+
+    root, out, keys = site
+    monkeypatch.setattr(export, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(export, "CHUNK", 5)
+    parallel = tmp_path / "parallel"
+    result = export_site(root, parallel, workers=2)
+    serial = sorted(p.relative_to(out) for p in out.rglob("*.html"))
+    assert sorted(p.relative_to(parallel) for p in parallel.rglob("*.html")) == serial
+    page = Path("runs") / "runs~a" / "s" / f"{keys[3]}.html"
+    assert (parallel / page).read_text() == (out / page).read_text()
+    assert result.pages == len(serial)
+
+
 def test_export_refuses_to_clobber(site: tuple[Path, Path, list[str]], tmp_path: Path) -> None:
     root, out, _ = site
     busy = tmp_path / "busy"

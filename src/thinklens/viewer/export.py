@@ -8,9 +8,11 @@ pre-rendered for every dataset/subset x outcome combination, so those filters wo
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from .query import OUTCOME_FILTERS, SampleQuery
 from .site import STATIC_DIR, Renderer
 
 MARKER = ".thinklens-site"
+PARALLEL_FROM = 300  # sample pages: below this, one process is faster than starting more
+CHUNK = 100
 _OWNED = ("index.html", "runs", "compare", "perf", "static", "files", MARKER)
 
 
@@ -40,7 +44,10 @@ def export_site(
     *,
     lang: str = "en",
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> ExportResult:
+    """Write the site.  Sample pages (the bulk: each renders a whole trace) are spread
+    over `workers` processes (default: the CPUs, at most 8)."""
     if lang not in LANGUAGES:
         raise ConfigError(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     started = time.perf_counter()
@@ -83,11 +90,23 @@ def export_site(
                     template, ctx = pages.samples_page(catalog, rid, q)
                     write(f"runs/{rid}/samples/{export_filter_name(q)}-{page_no}.html", template, ctx)
         keys = reader.natural_keys()
-        for i, key in enumerate(keys):
-            template, ctx = pages.sample_page(catalog, rid, key, SampleQuery())
-            write(f"runs/{rid}/s/{export_key_name(key)}.html", template, ctx)
-            if progress and (i + 1) % 500 == 0:
-                progress(f"  {i + 1}/{len(keys)} samples")
+        n_workers = min(workers or os.cpu_count() or 1, 8)
+        if n_workers > 1 and len(keys) >= PARALLEL_FROM:
+            chunks = [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
+            with ProcessPoolExecutor(n_workers) as pool:
+                jobs = [pool.submit(_sample_pages, str(catalog.root), str(out), lang, rid, chunk) for chunk in chunks]
+                for done, job in enumerate(jobs, 1):
+                    n, files = job.result()
+                    written += n
+                    wanted.update(files)
+                    if progress:
+                        progress(f"  {min(done * CHUNK, len(keys))}/{len(keys)} samples")
+        else:
+            for i, key in enumerate(keys):
+                template, ctx = pages.sample_page(catalog, rid, key, SampleQuery())
+                write(f"runs/{rid}/s/{export_key_name(key)}.html", template, ctx)
+                if progress and (i + 1) % 500 == 0:
+                    progress(f"  {i + 1}/{len(keys)} samples")
 
     runs = [e.id for e in catalog.runs()]
     if len(runs) >= 2:
@@ -111,6 +130,23 @@ def export_site(
     (out / MARKER).write_text("written by thinklens view --export; safe to delete\n")
     catalog.close()
     return ExportResult(out, written, copied, time.perf_counter() - started)
+
+
+def _sample_pages(root: str, out: str, lang: str, rid: str, keys: list[str]) -> tuple[int, set[str]]:
+    """One worker process: render the sample pages of `keys` (its own reader)."""
+    catalog = Catalog(root)
+    renderer = Renderer(catalog.root, lang)
+    wanted: set[str] = set()
+    try:
+        for key in keys:
+            path = f"runs/{rid}/s/{export_key_name(key)}.html"
+            template, ctx = pages.sample_page(catalog, rid, key, SampleQuery())
+            target = Path(out) / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(renderer.render(template, ExportLinks(path, wanted), ctx), encoding="utf-8")
+    finally:
+        catalog.close()
+    return len(keys), wanted
 
 
 def _filter_bases(structure: list[tuple[str, list[str]]]) -> list[SampleQuery]:
