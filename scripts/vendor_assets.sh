@@ -7,12 +7,14 @@
 #
 # What is copied, from the npm tarball (`npm pack`, which downloads nothing but the
 # tarball and runs no install scripts):
-#   dist/katex.min.js, dist/katex.min.css, dist/contrib/auto-render.min.js,
+#   dist/katex.min.js, dist/katex.min.css,
 #   dist/fonts/*.woff2 (every browser that runs the viewer reads woff2; the .woff/.ttf
 #   fallbacks listed in katex.min.css are never fetched, so they are left out: 1.2 MB saved)
 #   LICENSE (MIT)
 # into src/thinklens/viewer/static/vendor/katex-<version>/.  Charts are drawn as inline
-# SVG on the server, so no chart library is vendored.
+# SVG on the server, so no chart library is vendored.  KaTeX's auto-render is not
+# needed: the server marks each formula (<span class="math">) and viewer.js renders
+# exactly those, so "$5 and $10" in a model's answer never turns into math.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSION="${KATEX_VERSION:-0.19.1}"
@@ -23,9 +25,8 @@ trap 'rm -rf "$TMP"' EXIT
 PKG="$TMP/package"
 grep -q "\"version\": \"$VERSION\"" "$PKG/package.json" || { echo "unexpected katex version" >&2; exit 1; }
 rm -rf "$DEST"
-mkdir -p "$DEST/contrib" "$DEST/fonts"
+mkdir -p "$DEST/fonts"
 cp "$PKG/dist/katex.min.js" "$PKG/dist/katex.min.css" "$DEST/"
-cp "$PKG/dist/contrib/auto-render.min.js" "$DEST/contrib/"
 cp "$PKG"/dist/fonts/*.woff2 "$DEST/fonts/"
 cp "$PKG/LICENSE" "$DEST/LICENSE"
 echo "KaTeX $VERSION (MIT, https://katex.org) from the npm package 'katex'" > "$DEST/VERSION"

@@ -6,7 +6,11 @@ import argparse
 import sys
 
 from .i18n import LANGUAGES
-from .server import DEFAULT_HOST, DEFAULT_PORT
+
+# Here, not imported from .server: every `thinklens` command builds this parser, and
+# none of them should pay for importing Starlette.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7575
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -36,13 +36,12 @@ from .. import __version__
 from ..errors import ConfigError
 from . import pages
 from .catalog import Catalog, NotFound
+from .command import DEFAULT_HOST, DEFAULT_PORT
 from .i18n import LANGUAGES
 from .links import ServedLinks
 from .query import BadQuery, SampleQuery
 from .site import SERVED_CSP, STATIC_DIR, Renderer
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7575
 # Files below the root the viewer may serve: results, never arbitrary files.
 SERVABLE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".webp", ".json", ".jsonl", ".csv", ".yaml", ".yml", ".txt", ".md")
 
