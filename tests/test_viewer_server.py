@@ -287,11 +287,15 @@ def test_xss_payloads_render_as_text_everywhere(viewer: ServedViewer) -> None:
 
 
 def test_security_headers_on_every_response(viewer: ServedViewer) -> None:
-    for path in ("/", "/run/runs~a/", "/static/viewer.js", "/files/runs/a/efficiency.svg", "/nothing"):
+    for path in ("/", "/run/runs~a/", "/static/viewer.js", "/nothing"):
         _, headers, _ = viewer.get(path)
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert headers["x-content-type-options"] == "nosniff"
+    # a figure opened on its own is sandboxed: its script cannot run, even inline
+    _, headers, _ = viewer.get("/files/runs/a/efficiency.svg")
+    csp = headers["content-security-policy"]
+    assert csp.startswith("sandbox;") and "script-src" not in csp and "default-src 'none'" in csp
 
 
 def test_foreign_host_header_is_refused(viewer: ServedViewer) -> None:

@@ -40,7 +40,7 @@ from .command import DEFAULT_HOST, DEFAULT_PORT
 from .i18n import LANGUAGES
 from .links import ServedLinks
 from .query import BadQuery, SampleQuery
-from .site import SERVED_CSP, STATIC_DIR, Renderer
+from .site import FILE_CSP, SERVED_CSP, STATIC_DIR, Renderer
 
 # Files below the root the viewer may serve: results, never arbitrary files.
 SERVABLE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".webp", ".json", ".jsonl", ".csv", ".yaml", ".yml", ".txt", ".md")
@@ -60,8 +60,9 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if not any(k.lower() == b"content-security-policy" for k, _ in headers):
+                    headers.append((b"content-security-policy", SERVED_CSP.encode()))
                 headers += [
-                    (b"content-security-policy", SERVED_CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
@@ -195,7 +196,10 @@ def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] |
         media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if target.suffix.lower() in (".json", ".jsonl", ".csv", ".yaml", ".yml", ".txt", ".md"):
             media_type = "text/plain; charset=utf-8"  # shown as text, never interpreted
-        return FileResponse(target, media_type=media_type, headers={"cache-control": "no-cache"})
+        # A figure opened on its own (an SVG is a document that may carry script) runs
+        # sandboxed: no script, an opaque origin, only its own inline styles.
+        return FileResponse(target, media_type=media_type,
+                            headers={"cache-control": "no-cache", "content-security-policy": FILE_CSP})
 
     @guarded
     def live(request: Request) -> Response:

@@ -22,6 +22,7 @@ CSP = (
     "connect-src 'self'; form-action 'self'; base-uri 'none'"
 )
 SERVED_CSP = CSP + "; frame-ancestors 'none'"
+FILE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
 
 
 def _num(value: Any, digits: int = 0) -> str:
