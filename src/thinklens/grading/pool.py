@@ -81,8 +81,11 @@ class _Slot:
     def wait_ready(self) -> bool:
         if self.ready:
             return True
+        conn = self.conn  # close() may kill the worker meanwhile and clear self.conn
+        if conn is None:
+            return False
         try:
-            if self.conn.poll(_STARTUP_TIMEOUT) and self.conn.recv() == READY:
+            if conn.poll(_STARTUP_TIMEOUT) and conn.recv() == READY:
                 self.ready = True
                 self.ready_event.set()
                 return True
