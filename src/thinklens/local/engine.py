@@ -168,7 +168,9 @@ class LocalEngine:
         if context is not None:
             room = context - padded
             max_new = room if max_new is None else min(max_new, room)
-        assert max_new is not None and max_new > 0
+        if max_new is None:  # no max_tokens and a config without max_position_embeddings
+            message = "set --max-tokens: the model's config gives no context length to bound generation"
+            return [Generation(error=message, endpoint=self.endpoint) for _ in prompts]
         device = loaded.input_device
         input_ids = enc["input_ids"].to(device)
         attention_mask = enc["attention_mask"].to(device)
