@@ -78,6 +78,9 @@ def register(subparsers: Any) -> None:
                       help="measure each level for S seconds (with --requests: whichever comes first)")
     load.add_argument("--warmup", default="0", metavar="N|Ss",
                       help="excluded start of each level: N requests, or e.g. 10s (default 0)")
+    load.add_argument("--ramp-up", type=_seconds, default=0.0, metavar="S",
+                      help="closed loop: start the N workers evenly over S seconds (excluded as warm-up), so "
+                           "requests do not arrive in synchronised waves")
     load.add_argument("--no-hold-load", dest="hold_load", action="store_false",
                       help="stop issuing as soon as the measured requests are issued (default: keep the load on "
                            "until they finish; the extra cool-down requests are excluded)")
@@ -178,6 +181,7 @@ def config_from_args(args: argparse.Namespace) -> PerfConfig:
         duration=args.duration,
         warmup=Warmup.parse(args.warmup),
         hold_load=args.hold_load,
+        ramp_up=args.ramp_up,
         grace=args.grace,
         dataset=dataset,
         dataset_path=args.dataset_path,

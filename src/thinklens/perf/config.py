@@ -88,6 +88,7 @@ class PerfConfig:
     duration: float | None = None
     warmup: Warmup = Warmup()
     hold_load: bool = True  # keep the level's load on until the last measured request ends
+    ramp_up: float = 0.0  # closed loop: workers start spread over this many seconds (warm-up)
     grace: float = 30.0  # --duration: how long measured requests may run past the window
 
     # prompts
@@ -161,6 +162,10 @@ class PerfConfig:
             raise bad("--duration must be a positive number of seconds")
         if self.grace < 0:
             raise bad("--grace must be >= 0 seconds")
+        if not (self.ramp_up >= 0 and math.isfinite(self.ramp_up)):
+            raise bad("--ramp-up must be >= 0 seconds")
+        if self.ramp_up and self.rate:
+            raise bad("--ramp-up spreads the start of closed-loop workers; an open loop (--rate) needs none")
         if any(n < 1 for n in self.input_tokens):
             raise bad("--input-tokens must be >= 1")
         if self.output_tokens is not None and self.output_tokens < 1:
@@ -285,6 +290,7 @@ class PerfConfig:
             "duration": self.duration,
             "warmup": self.warmup.describe(),
             "hold_load": self.hold_load,
+            "ramp_up": self.ramp_up,
             "grace": self.grace,
             "dataset": "speed_benchmark" if self.speed_benchmark else self.dataset,
             "dataset_path": self.dataset_path,

@@ -63,6 +63,7 @@ class LevelRunner:
         self.duration = config.duration
         self.warmup: Warmup = config.warmup
         # Holding the load needs a bounded level: an uncapped infinite rate would flood.
+        self.ramp_up = config.ramp_up if level.mode == "closed" else 0.0
         self.hold_load = config.hold_load and not (
             level.mode == "open" and level.rate is not None and math.isinf(level.rate) and not level.concurrency
         )
@@ -89,7 +90,11 @@ class LevelRunner:
         """Phase of a request issued (or scheduled) at time t; None: issue nothing more."""
         if not self.window_closed and self.window_start is None:
             w = self.warmup
-            if (w.requests and self.issued < w.requests) or (w.seconds and t < self.t_level + w.seconds):
+            if (
+                (w.requests and self.issued < w.requests)
+                or (w.seconds and t < self.t_level + w.seconds)
+                or (self.ramp_up and t < self.t_level + self.ramp_up)
+            ):
                 return "warmup"
             self._open_window(t)
         if not self.window_closed:
@@ -225,7 +230,7 @@ class LevelRunner:
     async def run(self) -> list[RequestRecord]:
         loop = asyncio.get_running_loop()
         self.t_level = loop.time()
-        if self.warmup.seconds == 0 and self.warmup.requests == 0:
+        if not self.warmup.active and not self.ramp_up:
             self._open_window(self.t_level)
         driver = self._spawn(self._closed_loop() if self.level.mode == "closed" else self._open_loop())
         try:
@@ -263,11 +268,17 @@ class LevelRunner:
 
     async def _closed_loop(self) -> None:
         n = self.level.concurrency or 1
-        for _ in range(n):
-            self._spawn(self._worker())
+        for i in range(n):
+            # --ramp-up: worker i starts at i/n of it, so requests do not arrive in
+            # synchronised waves (a real steady state), and the warm-up covers the ramp.
+            self._spawn(self._worker(self.t_level + self.ramp_up * i / n if self.ramp_up else None))
 
-    async def _worker(self) -> None:
+    async def _worker(self, start_at: float | None) -> None:
         loop = asyncio.get_running_loop()
+        if start_at is not None:
+            delay = start_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
         while True:
             phase = self._phase_for(loop.time())
             if phase is None:

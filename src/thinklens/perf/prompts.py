@@ -76,38 +76,77 @@ class RandomPromptFactory:
         self.pool = _printable_token_ids(tokenizer)
         if len(self.pool) < 100:
             raise ConfigError("the tokenizer has too few printable tokens to build random prompts")
-        self.prefix_text = self._exact("", prefix_tokens) if prefix_tokens > 0 else ""
+        self.prefix_text = self._exact_batch("", [prefix_tokens])[0] if prefix_tokens > 0 else ""
         self.prefix_tokens = prefix_tokens
 
     def count(self, text: str) -> int:
         return len(self.tok.encode(text, add_special_tokens=False).ids) if text else 0
 
     def prompt_text(self, n_tokens: int) -> str:
-        if n_tokens < max(1, self.prefix_tokens):
-            raise ConfigError(f"an input length of {n_tokens} tokens is shorter than --prefix-tokens {self.prefix_tokens}")
-        return self._exact(self.prefix_text, n_tokens)
+        return self.prompt_texts([n_tokens])[0]
+
+    def prompt_texts(self, lengths: list[int]) -> list[str]:
+        """One prompt of exactly n tokens per n in `lengths` (encoded in batches)."""
+        for n in lengths:
+            if n < max(1, self.prefix_tokens):
+                raise ConfigError(
+                    f"an input length of {n} tokens is shorter than --prefix-tokens {self.prefix_tokens}"
+                )
+        return self._exact_batch(self.prefix_text, lengths)
 
     def _random_text(self, k: int) -> str:
         return self.tok.decode(self.rng.choices(self.pool, k=k)) if k > 0 else ""
 
-    def _exact(self, prefix: str, n: int) -> str:
-        suffix = self._random_text(n - self.count(prefix))
+    def _counts(self, texts: list[str]) -> list[list[int]]:
+        encode = getattr(self.tok, "encode_batch_fast", self.tok.encode_batch)  # no offsets: ~2x faster
+        return [e.ids for e in encode(texts, add_special_tokens=False)]
+
+    def _exact_batch(self, prefix: str, lengths: list[int]) -> list[str]:
+        base = self.count(prefix)
+        suffixes = [self._random_text(max(0, n - base)) for n in lengths]
+        pending = list(range(len(lengths)))
         for _ in range(64):
-            total = self.count(prefix + suffix)
-            if total == n:
-                return prefix + suffix
-            if total < n:
-                suffix += self._random_text(n - total)
-            else:
-                ids = self.tok.encode(suffix, add_special_tokens=False).ids
-                keep = max(0, len(ids) - (total - n))
-                suffix = self.tok.decode(ids[:keep])
-        raise ConfigError(f"could not build a prompt of exactly {n} tokens with this tokenizer")
+            if not pending:
+                return [prefix + s for s in suffixes]
+            encoded = self._counts([prefix + suffixes[i] for i in pending])
+            still = []
+            for i, ids in zip(pending, encoded):
+                n, total = lengths[i], len(ids)
+                if total == n:
+                    continue
+                still.append(i)
+                if total < n:
+                    suffixes[i] += self._random_text(n - total)
+                    continue
+                # Too long: keep the first n tokens (pieces merged across a boundary may
+                # re-split differently: the next round checks again).
+                text = self.tok.decode(ids[:n])
+                if text.startswith(prefix):
+                    suffixes[i] = text[len(prefix):]
+                else:
+                    sids = self.tok.encode(suffixes[i], add_special_tokens=False).ids
+                    suffixes[i] = self.tok.decode(sids[: max(0, len(sids) - (total - n))])
+            pending = still
+        raise ConfigError(f"could not build prompts of exactly {lengths[pending[0]]} tokens with this tokenizer")
+
+
+_PRINTABLE_CACHE: dict[int, tuple[Any, list[int]]] = {}
 
 
 def _printable_token_ids(tokenizer: Any) -> list[int]:
     """Vocabulary ids that decode alone to printable text (no partial UTF-8, no control
-    characters, no special tokens)."""
+    characters, no special tokens).  Cached per tokenizer: it decodes the whole vocabulary."""
+    hit = _PRINTABLE_CACHE.get(id(tokenizer))
+    if hit is not None and hit[0] is tokenizer:
+        return hit[1]
+    ids = _compute_printable(tokenizer)
+    if len(_PRINTABLE_CACHE) > 8:
+        _PRINTABLE_CACHE.clear()
+    _PRINTABLE_CACHE[id(tokenizer)] = (tokenizer, ids)
+    return ids
+
+
+def _compute_printable(tokenizer: Any) -> list[int]:
     specials = {
         tid for tid in (tokenizer.token_to_id(t.content) for t in tokenizer.get_added_tokens_decoder().values())
         if tid is not None
@@ -132,12 +171,15 @@ def random_prompts(
     [n(1-r), n(1+r)] (input and output alike), else exactly n."""
     factory = RandomPromptFactory(tokenizer, seed=seed, prefix_tokens=prefix_tokens)
     rng = random.Random(seed + 1)
-    out = []
-    for _ in range(count):
-        n_in = _jitter(rng, input_tokens, range_ratio, lo=max(1, prefix_tokens))
-        n_out = _jitter(rng, output_tokens, range_ratio, lo=1) if output_tokens else output_tokens
-        text = factory.prompt_text(n_in)
-        out.append(PerfPrompt([{"role": "user", "content": text}], n_in, n_out))
+    n_in = [_jitter(rng, input_tokens, range_ratio, lo=max(1, prefix_tokens)) for _ in range(count)]
+    n_out = [_jitter(rng, output_tokens, range_ratio, lo=1) if output_tokens else output_tokens for _ in range(count)]
+    out: list[PerfPrompt] = []
+    batch = 64
+    for i in range(0, count, batch):
+        texts = factory.prompt_texts(n_in[i:i + batch])
+        out.extend(
+            PerfPrompt([{"role": "user", "content": t}], a, b) for t, a, b in zip(texts, n_in[i:i + batch], n_out[i:i + batch])
+        )
     return out
 
 
