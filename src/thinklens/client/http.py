@@ -54,6 +54,7 @@ class StreamTrace:
     cum_tokens: list[int | None] = field(default_factory=list)
     start_monotonic: float = 0.0
     end_monotonic: float = 0.0
+    response_id: str | None = None  # the server's id of the completion (to match its logs)
 
 
 class AttemptError(Exception):
@@ -379,6 +380,8 @@ class _StreamAccumulator:
                 self.ttft = now - self.t0
             trace = self.trace
             if trace is not None:
+                if trace.response_id is None:
+                    trace.response_id = data.get("id")
                 trace.times.append(now)
                 trace.chars.append(len(piece or "") + len(reasoning_piece or ""))
                 trace.cum_tokens.append(usage.get("completion_tokens") if usage else None)

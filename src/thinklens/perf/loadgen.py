@@ -183,6 +183,7 @@ class LevelRunner:
         rec.error_kind = kind
         rec.http_status = status
         rec.chunks = len(trace.times)
+        rec.response_id = trace.response_id
         if trace.times:
             rec.ttft = trace.times[0] - rec.start
 
@@ -192,6 +193,7 @@ class LevelRunner:
         rec.ttft = gen.timings.ttft
         rec.ttfat = gen.timings.ttfat
         rec.finish_reason = gen.finish_reason
+        rec.response_id = trace.response_id
         usage = gen.usage
         rec.prompt_tokens = usage.prompt_tokens if usage.prompt_tokens is not None else prompt.input_tokens
         rec.reasoning_tokens = usage.reasoning_tokens

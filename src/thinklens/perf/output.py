@@ -1,7 +1,8 @@
 """What a load test leaves in its folder (all times in seconds):
 
-- `requests.jsonl`: one line per request, written as requests finish (flushed every
-  second, so an interrupted run keeps what it measured): `level, start, ttft, ttfat,
+- `requests.jsonl`: one line per request, written when its level ends (writing while
+  a level runs would stall the event loop for milliseconds and show up in the
+  latencies; Ctrl-C still writes what was measured): `level, start, ttft, ttfat,
   end, prompt_tokens, completion_tokens, status, error` then extras (`phase`, `e2e`,
   `tpot`, token sources, failure kind...).  `start`/`end` are on one monotonic clock;
   `summary.json` -> `clock` maps it to wall time.  Warm-up and cool-down rows are kept
@@ -18,7 +19,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS perf_requests (
     http_status       INTEGER,
     scheduled         REAL,
     finish_reason     TEXT,
-    input_tokens      INTEGER
+    input_tokens      INTEGER,
+    response_id       TEXT
 );
 CREATE INDEX IF NOT EXISTS perf_requests_level ON perf_requests(level, phase, status);
 CREATE TABLE IF NOT EXISTS perf_levels (
@@ -65,8 +66,6 @@ CREATE TABLE IF NOT EXISTS perf_levels (
 );
 """
 
-_FLUSH_ROWS = 512
-_FLUSH_SECONDS = 1.0
 
 
 def _json_safe(value: Any) -> Any:
@@ -93,16 +92,17 @@ class PerfOutput:
         self.store.conn.execute("DELETE FROM perf_levels")
         self.store.conn.commit()
         self._buffer: list[RequestRecord] = []
-        self._last_flush = time.monotonic()
         self.rows_written = 0
 
     def write(self, rec: RequestRecord) -> None:
+        """Queue a row; it reaches the disk at the next `flush()` (between levels)."""
         self._buffer.append(rec)
-        if len(self._buffer) >= _FLUSH_ROWS or time.monotonic() - self._last_flush > _FLUSH_SECONDS:
-            self.flush()
+
+    def write_many(self, recs: list[RequestRecord]) -> None:
+        self._buffer.extend(recs)
+        self.flush()
 
     def flush(self) -> None:
-        self._last_flush = time.monotonic()
         if not self._buffer:
             return
         rows, self._buffer = self._buffer, []
@@ -111,13 +111,14 @@ class PerfOutput:
         self.store.conn.executemany(
             """INSERT INTO perf_requests(level, phase, idx, start_time, end_time, ttft, ttfat, tpot, e2e,
                prompt_tokens, completion_tokens, reasoning_tokens, tokens_source, chunks, itl_source, status,
-               error, error_kind, http_status, scheduled, finish_reason, input_tokens)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+               error, error_kind, http_status, scheduled, finish_reason, input_tokens, response_id)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             [
                 (
                     r.level, r.phase, r.index, r.start, r.end, r.ttft, r.ttfat, r.tpot, r.e2e, r.prompt_tokens,
                     r.completion_tokens, r.reasoning_tokens, r.tokens_source, r.chunks, r.itl_source, r.status,
                     r.error, r.error_kind, r.http_status, r.scheduled, r.finish_reason, r.input_tokens,
+                    r.response_id,
                 )
                 for r in rows
             ],

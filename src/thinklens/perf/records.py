@@ -45,6 +45,7 @@ class RequestRecord:
     dispatched: float | None = None  # open loop: when the generator actually issued it
     finish_reason: str | None = None
     input_tokens: int | None = None  # the client's count of the prompt text
+    response_id: str | None = None  # the server's completion id (matches its logs)
     itl: array = field(default_factory=lambda: array("d"), repr=False)
 
     @property
@@ -94,6 +95,7 @@ class RequestRecord:
             "scheduled": self.scheduled,
             "finish_reason": self.finish_reason,
             "input_tokens": self.input_tokens,
+            "id": self.response_id,
         }
 
 

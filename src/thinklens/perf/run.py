@@ -25,6 +25,7 @@ from .. import __version__
 from ..client import ChatClient, ClientPolicy
 from .config import LevelSpec, PerfConfig
 from .console import LevelProgress, print_results
+from .eventloop import new_event_loop, quiet_gc
 from .loadgen import LevelRunner
 from .monitor import GeneratorMonitor
 from .output import PerfOutput, now_iso
@@ -55,8 +56,9 @@ class PerfResult:
 
 
 def run_perf(config: PerfConfig, *, console: Console | None = None) -> PerfResult:
-    """Blocking entry point (its own event loop)."""
-    return asyncio.run(arun_perf(config, console=console))
+    """Blocking entry point, on its own event loop with precise timers (eventloop.py)."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(arun_perf(config, console=console))
 
 
 class _Prompts:
@@ -133,11 +135,12 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
     async def run_level(spec: LevelSpec) -> LevelSummary:
         pool = await prompts.pool_for(spec)
         monitor = GeneratorMonitor()
-        runner = LevelRunner(client, config, spec, pool, sink=out.write, monitor=monitor, token_counter=token_counter)
-        monitor.start()
+        runner = LevelRunner(client, config, spec, pool, monitor=monitor, token_counter=token_counter)
         progress.start(runner)
         try:
-            await runner.run()
+            with quiet_gc():
+                monitor.start()
+                await runner.run()
         finally:
             await progress.stop()
             await monitor.stop()
@@ -146,7 +149,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
                 summary.warnings.append("interrupted (Ctrl-C): the figures cover the requests finished before it")
             levels.append(summary)
             records[spec.label] = runner.records
-            out.flush()
+            out.write_many(sorted(runner.records, key=lambda r: r.index))
             if config.progress:
                 console.print(_level_line(summary))
         return summary
