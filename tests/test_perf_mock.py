@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from thinklens.perf.calibration import MockServerProcess, compare_with_server, scheduling_noise
+from thinklens.perf.arrivals import ArrivalSchedule
 from thinklens.perf.config import PerfConfig, Warmup
 from thinklens.perf.run import run_perf
 from thinklens.perf.slo import SLO
@@ -63,10 +64,12 @@ ACCURACY_CASES = [
                          ids=[f"c{c[0]}" for c in ACCURACY_CASES])
 def test_measured_latencies_match_what_the_server_did(tmp_path, prompts_file, concurrency, ttft, tpot, tokens,
                                                       requests):
-    # The claim is 2 ms (or 2 %).  On a shared, oversubscribed machine the scheduler
-    # alone delays a waiting process by milliseconds at p99; that floor is measured
-    # first and added, so the test checks the client, not the neighbours.
-    noise = scheduling_noise()["p99"]
+    # The claim is 2 ms (or 2 %) on a machine that gives both processes the CPU when
+    # they wake.  A shared, oversubscribed machine adds scheduling delay on top; it is
+    # measured (before the run, by the client's own loop-lag monitor and by the
+    # server's write lateness) and added to the tolerance, so the test checks the
+    # client rather than the neighbours.  bench/bench_perf.py reports the raw figures.
+    noise_before = scheduling_noise()["p99"]
     with MockServerProcess("--ttft", str(ttft), "--tpot", str(tpot), "--tokens", str(tokens),
                            "--record-timings") as server:
         e2e = ttft + (tokens - 1) * tpot
@@ -74,7 +77,8 @@ def test_measured_latencies_match_what_the_server_did(tmp_path, prompts_file, co
                      output_tokens=tokens, ignore_eos=True, ramp_up=e2e if concurrency > 1 else 0.0,
                      warmup=Warmup(requests=min(concurrency, 2)))
         result = run_perf(cfg)
-        server_records = server.stats()["records"]
+        stats = server.stats()
+        server_records = stats["records"]
     level = result.levels[0]
     assert level.requests_ok == requests and level.requests_failed == 0
     assert level.tokens["completion_tokens_source"] == {"server": requests}
@@ -83,12 +87,13 @@ def test_measured_latencies_match_what_the_server_did(tmp_path, prompts_file, co
     assert cmp["ttft"].n == requests  # every measured request joined to its server record by id
     report = {k: {m: round(v * 1e3, 3) if isinstance(v, float) else v for m, v in c.as_dict().items()}
               for k, c in cmp.items()}
+    noise = max(noise_before, level.generator["loop_lag_p99"]) + stats["lateness"]["p99"]
     for metric in ("ttft", "tpot", "e2e"):
-        assert cmp[metric].within(abs_tol=0.002 + 2 * noise, rel_tol=0.02), (
-            f"{metric} off at c={concurrency} (scheduling noise p99 {noise * 1e3:.2f} ms): {report}"
+        assert cmp[metric].within(abs_tol=0.002 + noise, rel_tol=0.02), (
+            f"{metric} off at c={concurrency} (scheduling noise {noise * 1e3:.2f} ms): {report}"
         )
     # the figures are also what the server was configured to do
-    assert level.metrics["ttft"]["p50"] == pytest.approx(ttft, abs=max(0.002, 0.02 * ttft) + 2 * noise)
+    assert level.metrics["ttft"]["p50"] == pytest.approx(ttft, abs=max(0.002, 0.02 * ttft) + noise)
     assert level.metrics["tpot"]["p50"] == pytest.approx(tpot, abs=0.002 + noise)
 
 
@@ -166,9 +171,16 @@ def test_open_loop_poisson_sweep_with_cap_and_goodput(tmp_path, prompts_file):
     by_label = {lv.label: lv for lv in result.levels}
     poisson, burst = by_label["rate=40"], by_label["rate=inf"]
     assert poisson.requests_ok == burst.requests_ok == 80
-    # 80 Poisson arrivals at 40/s span about 2 s; the generator kept the schedule to the millisecond
+    # 80 Poisson arrivals at 40/s span about 2 s
     assert 1.0 < poisson.duration < 3.5
-    assert poisson.generator["arrival_lag_p99"] < 0.005
+    assert poisson.generator["arrival_lag_p50"] < 0.002 + poisson.generator["loop_lag_p99"]
+    # arrivals sit on the absolute schedule of the seeded Poisson process: a late send
+    # never shifts the ones after it (no drift)
+    rows = [json.loads(line) for line in (tmp_path / "out" / "requests.jsonl").read_text().splitlines()]
+    scheduled = sorted(r["scheduled"] for r in rows if r["level"] == "rate=40")
+    offsets = ArrivalSchedule(40.0, seed=3).offsets()
+    expected = [next(offsets) for _ in scheduled]
+    assert [s - scheduled[0] for s in scheduled] == pytest.approx(expected, abs=1e-9)
     assert poisson.goodput["attainment"] == 1.0 and poisson.goodput["met"]
     # inf with a cap of 8: 8 in flight all the time
     assert burst.concurrency_achieved == pytest.approx(8, rel=0.15)

@@ -46,6 +46,12 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _seconds_or_zero(text: str) -> float:
+    if text.strip() in ("0", "0s", "0.0"):
+        return 0.0
+    return _seconds(text)
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "perf",
@@ -78,13 +84,13 @@ def register(subparsers: Any) -> None:
                       help="measure each level for S seconds (with --requests: whichever comes first)")
     load.add_argument("--warmup", default="0", metavar="N|Ss",
                       help="excluded start of each level: N requests, or e.g. 10s (default 0)")
-    load.add_argument("--ramp-up", type=_seconds, default=0.0, metavar="S",
+    load.add_argument("--ramp-up", type=_seconds_or_zero, default=0.0, metavar="S",
                       help="closed loop: start the N workers evenly over S seconds (excluded as warm-up), so "
                            "requests do not arrive in synchronised waves")
     load.add_argument("--no-hold-load", dest="hold_load", action="store_false",
                       help="stop issuing as soon as the measured requests are issued (default: keep the load on "
                            "until they finish; the extra cool-down requests are excluded)")
-    load.add_argument("--grace", type=_seconds, default=30.0, metavar="S",
+    load.add_argument("--grace", type=_seconds_or_zero, default=30.0, metavar="S",
                       help="--duration: measured requests still running S s after the window are stopped and "
                            "counted failed (default 30)")
 

@@ -293,7 +293,7 @@ class LevelRunner:
     async def _open_loop(self) -> None:
         loop = asyncio.get_running_loop()
         rate = self.level.rate or 1.0
-        schedule = ArrivalSchedule(rate, burstiness=self.config.burstiness, seed=self.config.seed + self.issued)
+        schedule = ArrivalSchedule(rate, burstiness=self.config.burstiness, seed=self.config.seed)
         cap = self.level.concurrency
         slot = asyncio.Semaphore(cap) if cap else None
         monitor = self.monitor

@@ -203,3 +203,24 @@ def write_summary_csv(path: Path, levels: list[LevelSummary]) -> None:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def load_requests(path: str | Path) -> list[RequestRecord]:
+    """Read a `requests.jsonl` back into records (ITL per token is not stored)."""
+    out: list[RequestRecord] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            out.append(RequestRecord(
+                level=r["level"], phase=r.get("phase", "measure"), index=r.get("index", len(out)),
+                start=r["start"], end=r["end"], status=r["status"], ttft=r.get("ttft"), ttfat=r.get("ttfat"),
+                prompt_tokens=r.get("prompt_tokens"), completion_tokens=r.get("completion_tokens"),
+                reasoning_tokens=r.get("reasoning_tokens"), tokens_source=r.get("tokens_source", "server"),
+                chunks=r.get("chunks", 0), itl_source=r.get("itl_source", "none"), error=r.get("error"),
+                error_kind=r.get("error_kind"), http_status=r.get("http_status"), scheduled=r.get("scheduled"),
+                finish_reason=r.get("finish_reason"), input_tokens=r.get("input_tokens"),
+                response_id=r.get("id"),
+            ))
+    return out
