@@ -100,21 +100,26 @@ class Runner:
     async def run(self) -> RunResult:
         config = self.config
         items, benchmarks = plan_items(config)
+        done = _stored_keys(self.run_dir)
+        todo = [it for it in items if it.key not in done]
+        backend = make_backend(config) if todo else None
+        if backend is not None:
+            try:
+                # Before the run folder is touched: an unreachable server costs nothing.
+                for warning in await backend.check():
+                    self.console.print(f"[yellow]warning:[/] {warning}")
+            except BaseException:
+                await backend.close()
+                raise
+        self.console.print(
+            f"[bold]{config.model}[/]: {len(items)} generations planned "
+            f"({len(items) - len(todo)} stored, {len(todo)} to run) -> {self.run_dir}"
+        )
         store = RunStore(self.run_dir)
         try:
             self._write_config(store, items)
-            done = store.done_keys()
-            todo = [it for it in items if it.key not in done]
-            self.console.print(
-                f"[bold]{config.model}[/]: {len(items)} generations planned "
-                f"({len(items) - len(todo)} stored, {len(todo)} to run) -> {self.run_dir}"
-            )
-            backend = make_backend(config) if todo else None
             pool = GradingPool(workers=config.grading_workers, timeout=config.grading_timeout)
             try:
-                if backend is not None:
-                    for warning in await backend.check():  # raises before any work if unreachable
-                        self.console.print(f"[yellow]warning:[/] {warning}")
                 graders = {it.key: it.grader for it in items}
                 await self._grade_stored(store, pool, graders)
                 sent, failed = await self._execute(todo, backend, store, pool) if backend else (0, 0)
@@ -191,6 +196,16 @@ class Runner:
             if grading:
                 await asyncio.gather(*list(grading))
         return len(todo), failed
+
+
+def _stored_keys(run_dir: Path) -> set[str]:
+    if not (run_dir / "run.sqlite").exists():
+        return set()
+    store = RunStore(run_dir)
+    try:
+        return store.done_keys()
+    finally:
+        store.close()
 
 
 def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None) -> Report:
