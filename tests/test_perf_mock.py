@@ -256,3 +256,77 @@ def test_cli_rejects_bad_flags_with_a_clear_message(tmp_path):
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2 and "--tokenizer" in done.stderr
+
+
+# ---- prompt sources end to end, reasoning, speed benchmark ------------------------------
+QWEN2 = None
+
+
+def _qwen2():
+    from thinklens.shared_data import shared_data_dir
+
+    path = shared_data_dir() / "tokenizers" / "qwen2"
+    if not (path / "vocab.json").is_file():
+        pytest.skip(f"the shared Qwen2 tokenizer is not at {path}")
+    return path
+
+
+def test_time_to_first_answer_token_and_reasoning_tokens(tmp_path, prompts_file):
+    # 4 reasoning tokens then 4 answer tokens, 20 ms apart after a 50 ms TTFT
+    with MockServerProcess("--ttft", "0.05", "--tpot", "0.02", "--reasoning-tokens", "4", "--tokens", "4") as server:
+        result = run_perf(config(server.url, tmp_path / "out", prompts_file, concurrency=(2,), requests=6))
+    level = result.levels[0]
+    assert level.metrics["ttft"]["p50"] == pytest.approx(0.05, abs=0.01)
+    assert level.metrics["ttfat"]["p50"] == pytest.approx(0.05 + 4 * 0.02, abs=0.01)
+    assert level.tokens["reasoning_mean"] == 4 and level.tokens["completion_mean"] == 8
+    row = json.loads((tmp_path / "out" / "requests.jsonl").read_text().splitlines()[0])
+    assert row["ttfat"] > row["ttft"] and row["id"]
+
+
+def test_random_prompts_of_exact_length_and_the_speed_benchmark_table(tmp_path):
+    tok = _qwen2()
+    with MockServerProcess("--ttft", "0.01", "--tpot", "0.002", "--tokens", "100") as server:
+        result = run_perf(PerfConfig(
+            urls=(server.url,), model="mock-model", speed_benchmark=True, input_tokens=(1, 300),
+            output_tokens=12, tokenizer=str(tok), requests=2, output_dir=tmp_path / "sb", figures=False,
+            progress=False,
+        ))
+    assert [lv.label for lv in result.levels] == ["concurrency=1,input=1", "concurrency=1,input=300"]
+    for lv, n_in in zip(result.levels, (1, 300)):
+        assert lv.requests_ok == 2 and lv.concurrency == 1 and lv.input_tokens == n_in
+        assert lv.tokens["input_tokens_client_mean"] == n_in
+        assert lv.tokens["completion_mean"] == 12  # ignore_eos is on in the speed benchmark
+    summary = json.loads((tmp_path / "sb" / "summary.json").read_text())
+    assert summary["config"]["dataset"] == "speed_benchmark" and summary["config"]["ignore_eos"] is True
+    assert [lv["input_tokens"] for lv in summary["levels"]] == [1, 300]
+
+
+def test_benchmark_prompts_drive_the_load(tmp_path):
+    from thinklens.shared_data import shared_data_dir
+
+    math500 = shared_data_dir() / "benchmarks" / "math500_test.jsonl"
+    if not math500.is_file():
+        pytest.skip(f"MATH-500 is not at {math500}")
+    with MockServerProcess("--ttft", "0.01", "--tpot", "0.002", "--tokens", "6", "--record-timings") as server:
+        result = run_perf(PerfConfig(
+            urls=(server.url,), model="mock-model", dataset="math_500", dataset_path=str(math500),
+            num_prompts=5, concurrency=(2,), requests=5, output_dir=tmp_path / "m", figures=False, progress=False,
+        ))
+        prompt_tokens = sorted(r["prompt_tokens"] for r in server.stats()["records"])
+    level = result.levels[0]
+    assert level.requests_ok == 5
+    # the five first MATH-500 problems, each sent once: five different prompt lengths
+    assert len(set(prompt_tokens)) >= 4
+
+
+def test_a_server_refusing_every_request_stops_the_run_with_a_clear_error(tmp_path, prompts_file):
+    from thinklens.errors import RequestFailed
+
+    with MockServerProcess("--tokens", "4") as server:
+        t0 = time.monotonic()
+        with pytest.raises(RequestFailed, match="refused 16 requests in a row: HTTP 400"):
+            run_perf(config(server.url, tmp_path / "out", prompts_file, concurrency=(4,), duration=60,
+                            extra_body={"n": 100000}))
+        assert time.monotonic() - t0 < 10
+    rows = (tmp_path / "out" / "requests.jsonl").read_text().splitlines()
+    assert len(rows) >= 16 and json.loads(rows[0])["http_status"] == 400

@@ -260,3 +260,55 @@ def test_requests_jsonl_sqlite_and_csv_formats(tmp_path):
     conn = sqlite3.connect(tmp_path / "run.sqlite")
     assert conn.execute("SELECT COUNT(*), SUM(status='error') FROM perf_requests").fetchone() == (2, 1)
     assert json.loads(conn.execute("SELECT summary FROM perf_levels").fetchone()[0])["requests_ok"] == 1
+
+
+# ---- the client's stream trace ---------------------------------------------------------
+def test_stream_trace_keeps_per_chunk_server_token_counts():
+    """vLLM's continuous_usage_stats puts the running completion count on every chunk:
+    the trace keeps it and ITL uses it (a chunk of 3 tokens is 3 gaps, not one)."""
+    from thinklens.client.http import StreamTrace, _StreamAccumulator
+
+    def chunk(text, tokens):
+        return json.dumps({"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": text}}],
+                           "usage": {"prompt_tokens": 3, "completion_tokens": tokens}}).encode()
+
+    trace = StreamTrace()
+    acc = _StreamAccumulator(100.0, trace)
+    acc.feed(chunk("a", 1), 100.2)
+    acc.feed(chunk(" b c d", 4), 100.5)
+    acc.feed(b'{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}', 100.5)
+    assert acc.feed(b"[DONE]", 100.6)
+    assert trace.cum_tokens == [1, 4] and trace.chars == [1, 6] and trace.response_id == "cmpl-1"
+    counts, source = chunk_token_counts(trace.chars, trace.cum_tokens, 4)
+    assert (counts, source) == ([1.0, 3.0], "server")
+    assert list(inter_token_latencies(trace.times, counts)) == pytest.approx([0.1, 0.1, 0.1])
+
+
+def test_search_bisects_between_the_last_pass_and_the_first_failure():
+    """The SLO search on a fake server whose capacity is 37: doubling to 64, then bisection."""
+    import asyncio
+
+    from thinklens.perf.run import _search
+
+    cfg = PerfConfig(urls=URL, model="m", tokenizer="x", search="concurrency", slo=SLO.parse(["ttft=1s"]),
+                     search_tolerance=0.01)
+    probed = []
+
+    async def fake_level(spec):
+        probed.append(spec.concurrency)
+        met = spec.concurrency <= 37
+        return type("S", (), {"label": spec.label, "goodput": {"met": met}, "attainment": 1.0 if met else 0.5})()
+
+    result = asyncio.run(_search(cfg, fake_level))
+    assert result["best"] == 37 and result["first_failing"] == 38
+    assert probed[:7] == [1, 2, 4, 8, 16, 32, 64] and len(probed) == len(set(probed))
+
+    rate_cfg = PerfConfig(urls=URL, model="m", tokenizer="x", search="rate", rate=(8.0,), slo=SLO.parse(["e2e=1s"]),
+                          search_tolerance=0.05)
+
+    async def fake_rate(spec):
+        met = spec.rate <= 3.3
+        return type("S", (), {"label": spec.label, "goodput": {"met": met}, "attainment": None})()
+
+    result = asyncio.run(_search(rate_cfg, fake_rate))
+    assert 3.3 / 1.05 <= result["best"] <= 3.3 < result["first_failing"] <= 3.3 * 1.05

@@ -35,6 +35,7 @@ from .prompts import PerfPrompt, PromptPool
 from .records import RequestRecord, chunk_token_counts, inter_token_latencies
 
 Sink = Callable[[RequestRecord], None]
+_REFUSALS_TO_ABORT = 16
 
 
 class LevelRunner:
@@ -82,6 +83,9 @@ class LevelRunner:
         self.window_closed = False
         self.deadline_passed = False
         self.interrupted = False
+        self.abort_reason: str | None = None  # set when every request is refused (wrong model, auth...)
+        self._refused_in_a_row = 0
+        self._any_ok = False
         self._done = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
 
@@ -105,6 +109,10 @@ class LevelRunner:
             else:
                 return "measure"
         return "cooldown" if self.hold_load and not self._done.is_set() else None
+
+    @property
+    def aborted(self) -> bool:
+        return self.abort_reason is not None
 
     def _open_window(self, t: float) -> None:
         self.window_start = t
@@ -212,6 +220,17 @@ class LevelRunner:
 
     def _finish(self, rec: RequestRecord) -> None:
         self.records.append(rec)
+        if rec.ok:
+            self._any_ok = True
+        elif not self._any_ok and rec.http_status and 400 <= rec.http_status < 500 and rec.http_status not in (408, 429):
+            # The server refuses the request itself (unknown model, bad parameter, auth):
+            # stop instead of flooding it for the rest of the level.
+            self._refused_in_a_row += 1
+            if self._refused_in_a_row >= _REFUSALS_TO_ABORT and self.abort_reason is None:
+                self.abort_reason = f"the server refused {self._refused_in_a_row} requests in a row: {rec.error}"
+                self.window_closed = True
+                self.hold_load = False
+                self._done.set()
         if rec.phase == "measure":
             self.measure_in_flight -= 1
             self.measure_done += 1

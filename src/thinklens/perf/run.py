@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 
 from .. import __version__
+from ..errors import RequestFailed
 from ..client import ChatClient, ClientPolicy
 from .config import LevelSpec, PerfConfig
 from .console import LevelProgress, print_results
@@ -152,6 +153,12 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
             out.write_many(sorted(runner.records, key=lambda r: r.index))
             if config.progress:
                 console.print(_level_line(summary))
+        if runner.abort_reason:
+            summary.warnings.append(f"level stopped: {runner.abort_reason}")
+            raise RequestFailed(
+                f"{runner.abort_reason}. Check --model and the request options (--extra-body, --output-tokens); "
+                f"rows so far are in {config.output_dir}"
+            )
         return summary
 
     try:
