@@ -48,7 +48,9 @@ def run_child(cmd: list[str], timeout: float = 900) -> tuple[float, float, subpr
     """Run a command; return (wall seconds, CPU seconds of the child, result)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -63,23 +65,75 @@ def prompts_file(tmp: Path) -> Path:
     return path
 
 
-def thinklens_cmd(url: str, prompts: Path, out: Path, *, concurrency: int, requests: int, tokens: int,
-                  ramp_up: float = 0.0, warmup: int = 0, extra: list[str] = ()) -> list[str]:
+def thinklens_cmd(
+    url: str,
+    prompts: Path,
+    out: Path,
+    *,
+    concurrency: int,
+    requests: int,
+    tokens: int,
+    ramp_up: float = 0.0,
+    warmup: int = 0,
+    extra: list[str] = (),
+) -> list[str]:
     return [
-        sys.executable, "-m", "thinklens", "perf", "--url", url, "--model", "mock-model",
-        "--concurrency", str(concurrency), "--requests", str(requests), "--dataset-path", str(prompts),
-        "--output-tokens", str(tokens), "--ignore-eos", "--output", str(out), "--no-figures", "--quiet",
-        "--warmup", str(warmup), "--ramp-up", str(ramp_up), *extra,
+        sys.executable,
+        "-m",
+        "thinklens",
+        "perf",
+        "--url",
+        url,
+        "--model",
+        "mock-model",
+        "--concurrency",
+        str(concurrency),
+        "--requests",
+        str(requests),
+        "--dataset-path",
+        str(prompts),
+        "--output-tokens",
+        str(tokens),
+        "--ignore-eos",
+        "--output",
+        str(out),
+        "--no-figures",
+        "--quiet",
+        "--warmup",
+        str(warmup),
+        "--ramp-up",
+        str(ramp_up),
+        *extra,
     ]
 
 
-def evalscope_cmd(bin_path: str, url: str, prompts: Path, out: Path, *, concurrency: int, requests: int,
-                  tokens: int) -> list[str]:
+def evalscope_cmd(
+    bin_path: str, url: str, prompts: Path, out: Path, *, concurrency: int, requests: int, tokens: int
+) -> list[str]:
     return [
-        bin_path, "perf", "--url", f"{url}/chat/completions", "--api", "openai", "--model", "mock-model",
-        "--parallel", str(concurrency), "--number", str(requests), "--dataset", "line_by_line",
-        "--dataset-path", str(prompts), "--max-tokens", str(tokens), "--stream",
-        "--extra-args", json.dumps({"ignore_eos": True}), "--outputs-dir", str(out),
+        bin_path,
+        "perf",
+        "--url",
+        f"{url}/chat/completions",
+        "--api",
+        "openai",
+        "--model",
+        "mock-model",
+        "--parallel",
+        str(concurrency),
+        "--number",
+        str(requests),
+        "--dataset",
+        "line_by_line",
+        "--dataset-path",
+        str(prompts),
+        "--max-tokens",
+        str(tokens),
+        "--stream",
+        "--extra-args",
+        json.dumps({"ignore_eos": True}),
+        "--outputs-dir",
+        str(out),
     ]
 
 
@@ -97,10 +151,13 @@ def server_percentiles(records: list[dict]) -> dict[str, dict[str, float]]:
     ok = [r for r in records if r.get("outcome") == "ok" and r.get("first_token") is not None]
     ttft = np.array([r["first_token"] - r["received"] for r in ok])
     e2e = np.array([r["last_write"] - r["received"] for r in ok])
-    tpot = np.array([(r["last_write"] - r["first_token"]) / (r["completion_tokens"] - 1)
-                     for r in ok if r["completion_tokens"] > 1])
-    return {m: {"p50": float(np.percentile(v, 50)), "p99": float(np.percentile(v, 99))}
-            for m, v in (("ttft", ttft), ("tpot", tpot), ("e2e", e2e))}
+    tpot = np.array(
+        [(r["last_write"] - r["first_token"]) / (r["completion_tokens"] - 1) for r in ok if r["completion_tokens"] > 1]
+    )
+    return {
+        m: {"p50": float(np.percentile(v, 50)), "p99": float(np.percentile(v, 99))}
+        for m, v in (("ttft", ttft), ("tpot", tpot), ("e2e", e2e))
+    }
 
 
 def ms(x: float) -> str:
@@ -112,17 +169,34 @@ def accuracy(args: argparse.Namespace, tmp: Path, prompts: Path) -> list[dict]:
     if args.quick:
         cases = [(1, 0.1, 0.01, 8, 20), (32, 0.2, 0.02, 8, 96), (256, 0.5, 0.05, 8, 256)]
     rows = []
-    print("\n== accuracy: client vs server (ms); server pinned to CPU", args.server_cpu, "client to CPU", args.client_cpu)
-    print(f"{'tool':10s} {'conc':>4s} {'metric':6s} {'server p50':>10s} {'client p50':>10s} {'diff':>8s} "
-          f"{'server p99':>10s} {'client p99':>10s} {'diff':>8s}")
+    print(
+        "\n== accuracy: client vs server (ms); server pinned to CPU", args.server_cpu, "client to CPU", args.client_cpu
+    )
+    print(
+        f"{'tool':10s} {'conc':>4s} {'metric':6s} {'server p50':>10s} {'client p50':>10s} {'diff':>8s} "
+        f"{'server p99':>10s} {'client p99':>10s} {'diff':>8s}"
+    )
     for conc, ttft, tpot, tokens, requests in cases:
         e2e = ttft + (tokens - 1) * tpot
-        with MockServerProcess("--ttft", str(ttft), "--tpot", str(tpot), "--tokens", str(tokens), "--record-timings",
-                               cpu=args.server_cpu) as server:
+        with MockServerProcess(
+            "--ttft", str(ttft), "--tpot", str(tpot), "--tokens", str(tokens), "--record-timings", cpu=args.server_cpu
+        ) as server:
             out = tmp / f"acc_c{conc}"
-            run_child(pinned(args.client_cpu, thinklens_cmd(
-                server.url, prompts, out, concurrency=conc, requests=requests, tokens=tokens,
-                ramp_up=e2e if conc > 1 else 0.0, warmup=min(conc, 4))))
+            run_child(
+                pinned(
+                    args.client_cpu,
+                    thinklens_cmd(
+                        server.url,
+                        prompts,
+                        out,
+                        concurrency=conc,
+                        requests=requests,
+                        tokens=tokens,
+                        ramp_up=e2e if conc > 1 else 0.0,
+                        warmup=min(conc, 4),
+                    ),
+                )
+            )
             records = load_requests(out / "requests.jsonl")
             stats = server.stats()
             cmp = compare_with_server(records, stats["records"])
@@ -131,29 +205,57 @@ def accuracy(args: argparse.Namespace, tmp: Path, prompts: Path) -> list[dict]:
                 c = cmp[metric]
                 ok = c.within(0.002, 0.02)
                 rows.append({"tool": "thinklens", "concurrency": conc, **c.as_dict(), "within_2ms_or_2pct": ok})
-                print(f"{'thinklens':10s} {conc:4d} {metric:6s} {ms(c.server_p50):>10s} {ms(c.client_p50):>10s} "
-                      f"{ms(c.diff_p50):>8s} {ms(c.server_p99):>10s} {ms(c.client_p99):>10s} {ms(c.diff_p99):>8s}"
-                      f"{'' if ok else '  (outside 2 ms / 2 %)'}")
+                print(
+                    f"{'thinklens':10s} {conc:4d} {metric:6s} {ms(c.server_p50):>10s} {ms(c.client_p50):>10s} "
+                    f"{ms(c.diff_p50):>8s} {ms(c.server_p99):>10s} {ms(c.client_p99):>10s} {ms(c.diff_p99):>8s}"
+                    f"{'' if ok else '  (outside 2 ms / 2 %)'}"
+                )
             gen = summary["generator"]
-            print(f"{'':10s} {'':4s} server write lateness p99 {stats['lateness']['p99'] * 1e3:.2f} ms; client loop lag "
-                  f"p99 {gen['loop_lag_p99'] * 1e3:.2f} ms; one-way delays p50: request "
-                  f"{cmp['request_delay'].client_p50 * 1e3:.2f} ms, response {cmp['response_delay'].client_p50 * 1e3:.2f} ms")
+            print(
+                f"{'':10s} {'':4s} server write lateness p99 {stats['lateness']['p99'] * 1e3:.2f} ms; client loop lag "
+                f"p99 {gen['loop_lag_p99'] * 1e3:.2f} ms; one-way delays p50: request "
+                f"{cmp['request_delay'].client_p50 * 1e3:.2f} ms, "
+                f"response {cmp['response_delay'].client_p50 * 1e3:.2f} ms"
+            )
             if args.evalscope:
                 server.reset_stats()
                 eout = tmp / f"evs_c{conc}"
-                run_child(pinned(args.client_cpu, evalscope_cmd(
-                    args.evalscope, server.url, prompts, eout, concurrency=conc, requests=requests, tokens=tokens)))
+                run_child(
+                    pinned(
+                        args.client_cpu,
+                        evalscope_cmd(
+                            args.evalscope,
+                            server.url,
+                            prompts,
+                            eout,
+                            concurrency=conc,
+                            requests=requests,
+                            tokens=tokens,
+                        ),
+                    )
+                )
                 theirs = evalscope_percentiles(eout)
                 truth = server_percentiles(server.stats()["records"])
                 for metric in ("ttft", "tpot", "e2e"):
                     t, s = theirs[metric], truth[metric]
                     ok = all(abs(t[k] - s[k]) <= max(0.002, 0.02 * s[k]) for k in ("p50", "p99"))
-                    rows.append({"tool": "evalscope", "concurrency": conc, "metric": metric,
-                                 "client_p50": t["p50"], "server_p50": s["p50"], "client_p99": t["p99"],
-                                 "server_p99": s["p99"], "within_2ms_or_2pct": ok})
-                    print(f"{'evalscope':10s} {conc:4d} {metric:6s} {ms(s['p50']):>10s} {ms(t['p50']):>10s} "
-                          f"{ms(t['p50'] - s['p50']):>8s} {ms(s['p99']):>10s} {ms(t['p99']):>10s} "
-                          f"{ms(t['p99'] - s['p99']):>8s}{'' if ok else '  (outside 2 ms / 2 %)'}")
+                    rows.append(
+                        {
+                            "tool": "evalscope",
+                            "concurrency": conc,
+                            "metric": metric,
+                            "client_p50": t["p50"],
+                            "server_p50": s["p50"],
+                            "client_p99": t["p99"],
+                            "server_p99": s["p99"],
+                            "within_2ms_or_2pct": ok,
+                        }
+                    )
+                    print(
+                        f"{'evalscope':10s} {conc:4d} {metric:6s} {ms(s['p50']):>10s} {ms(t['p50']):>10s} "
+                        f"{ms(t['p50'] - s['p50']):>8s} {ms(s['p99']):>10s} {ms(t['p99']):>10s} "
+                        f"{ms(t['p99'] - s['p99']):>8s}{'' if ok else '  (outside 2 ms / 2 %)'}"
+                    )
     return rows
 
 
@@ -161,8 +263,10 @@ def throughput(args: argparse.Namespace, tmp: Path, prompts: Path) -> list[dict]
     tokens, conc = 16, 64
     short, long = (300, 1500) if args.quick else (500, 4000)
     rows = []
-    print(f"\n== throughput: zero server delay, {tokens} tokens per answer, closed loop of {conc}; "
-          "CPU per request is marginal (long run minus short run)")
+    print(
+        f"\n== throughput: zero server delay, {tokens} tokens per answer, closed loop of {conc}; "
+        "CPU per request is marginal (long run minus short run)"
+    )
     tools = [("thinklens", None)] + ([("evalscope", args.evalscope)] if args.evalscope else [])
     with MockServerProcess("--ttft", "0", "--tpot", "0", "--tokens", str(tokens), cpu=args.server_cpu) as server:
         for tool, bin_path in tools:
@@ -178,33 +282,78 @@ def throughput(args: argparse.Namespace, tmp: Path, prompts: Path) -> list[dict]
             (w1, c1, _), (w2, c2, out2) = runs[short], runs[long]
             cpu_per_req = (c2 - c1) / (long - short)
             rate = (long - short) / (w2 - w1)
-            row = {"tool": tool, "cpu_per_request_ms": cpu_per_req * 1e3, "marginal_req_per_s": rate,
-                   "cpu_bound_max_req_per_s": 1 / cpu_per_req if cpu_per_req > 0 else None}
+            row = {
+                "tool": tool,
+                "cpu_per_request_ms": cpu_per_req * 1e3,
+                "marginal_req_per_s": rate,
+                "cpu_bound_max_req_per_s": 1 / cpu_per_req if cpu_per_req > 0 else None,
+            }
             if tool == "thinklens":
                 lv = json.loads((out2 / "summary.json").read_text())["levels"][0]
                 row["measured_req_per_s"] = lv["request_throughput"]
                 row["generator_cpu_utilization"] = lv["generator"]["cpu_utilization"]
             rows.append(row)
-            print(f"{tool:10s} marginal rate {rate:7.1f} req/s, CPU {cpu_per_req * 1e3:.3f} ms/request "
-                  f"(=> at most {1 / cpu_per_req:7.0f} req/s on one core)"
-                  + (f", measured {row['measured_req_per_s']:.1f} req/s with the loop at "
-                     f"{row['generator_cpu_utilization']:.0%} of a core" if tool == "thinklens" else ""))
+            print(
+                f"{tool:10s} marginal rate {rate:7.1f} req/s, CPU {cpu_per_req * 1e3:.3f} ms/request "
+                f"(=> at most {1 / cpu_per_req:7.0f} req/s on one core)"
+                + (
+                    f", measured {row['measured_req_per_s']:.1f} req/s with the loop at "
+                    f"{row['generator_cpu_utilization']:.0%} of a core"
+                    if tool == "thinklens"
+                    else ""
+                )
+            )
         # Open loop at 90 % of the closed-loop rate: does the generator keep the schedule?
         target = round(0.9 * rows[0]["marginal_req_per_s"], 1)
         out = tmp / "tp_open"
-        run_child(pinned(args.client_cpu, [
-            sys.executable, "-m", "thinklens", "perf", "--url", server.url, "--model", "mock-model", "--rate",
-            str(target), "--max-concurrency", "256", "--requests", str(long // 2), "--dataset-path", str(prompts),
-            "--output-tokens", str(tokens), "--ignore-eos", "--output", str(out), "--no-figures", "--quiet"]))
+        run_child(
+            pinned(
+                args.client_cpu,
+                [
+                    sys.executable,
+                    "-m",
+                    "thinklens",
+                    "perf",
+                    "--url",
+                    server.url,
+                    "--model",
+                    "mock-model",
+                    "--rate",
+                    str(target),
+                    "--max-concurrency",
+                    "256",
+                    "--requests",
+                    str(long // 2),
+                    "--dataset-path",
+                    str(prompts),
+                    "--output-tokens",
+                    str(tokens),
+                    "--ignore-eos",
+                    "--output",
+                    str(out),
+                    "--no-figures",
+                    "--quiet",
+                ],
+            )
+        )
         lv = json.loads((out / "summary.json").read_text())["levels"][0]
         gen = lv["generator"]
-        rows.append({"tool": "thinklens-open", "rate": target, "achieved_arrival_rate": gen.get("arrival_rate_achieved"),
-                     "request_throughput": lv["request_throughput"], "arrival_lag_p99_ms": gen["arrival_lag_p99"] * 1e3,
-                     "warnings": lv["warnings"]})
-        print(f"open loop at {target} req/s: arrivals {gen.get('arrival_rate_achieved', float('nan')):.1f}/s, "
-              f"completed {lv['request_throughput']:.1f} req/s, arrival lag p99 {gen['arrival_lag_p99'] * 1e3:.2f} ms, "
-              f"CPU {gen['cpu_per_request_ms']:.3f} ms/request"
-              + (f"; warnings: {lv['warnings']}" if lv["warnings"] else ""))
+        rows.append(
+            {
+                "tool": "thinklens-open",
+                "rate": target,
+                "achieved_arrival_rate": gen.get("arrival_rate_achieved"),
+                "request_throughput": lv["request_throughput"],
+                "arrival_lag_p99_ms": gen["arrival_lag_p99"] * 1e3,
+                "warnings": lv["warnings"],
+            }
+        )
+        print(
+            f"open loop at {target} req/s: arrivals {gen.get('arrival_rate_achieved', float('nan')):.1f}/s, "
+            f"completed {lv['request_throughput']:.1f} req/s, arrival lag p99 {gen['arrival_lag_p99'] * 1e3:.2f} ms, "
+            f"CPU {gen['cpu_per_request_ms']:.3f} ms/request"
+            + (f"; warnings: {lv['warnings']}" if lv["warnings"] else "")
+        )
     return rows
 
 
@@ -220,8 +369,10 @@ def main() -> int:
     if os.cpu_count() and os.cpu_count() < 2:
         args.server_cpu = args.client_cpu = None
     noise = scheduling_noise()
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; scheduling noise "
-          f"(timer lateness) p50 {noise['p50'] * 1e3:.3f} ms, p99 {noise['p99'] * 1e3:.3f} ms")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; scheduling noise "
+        f"(timer lateness) p50 {noise['p50'] * 1e3:.3f} ms, p99 {noise['p99'] * 1e3:.3f} ms"
+    )
     results: dict = {"load_average": os.getloadavg(), "scheduling_noise": noise}
     with tempfile.TemporaryDirectory(prefix="bench_perf_") as d:
         tmp = Path(d)

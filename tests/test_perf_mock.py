@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from thinklens.perf.calibration import MockServerProcess, compare_with_server, scheduling_noise
 from thinklens.perf.arrivals import ArrivalSchedule
+from thinklens.perf.calibration import MockServerProcess, compare_with_server, scheduling_noise
 from thinklens.perf.config import PerfConfig, Warmup
 from thinklens.perf.run import run_perf
 from thinklens.perf.slo import SLO
@@ -37,14 +37,23 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture()
 def prompts_file(tmp_path: Path) -> Path:
     path = tmp_path / "prompts.jsonl"
-    path.write_text("".join(json.dumps({"prompt": f"Question number {i}: what is {i} + {i}?"}) + "\n"
-                            for i in range(50)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"prompt": f"Question number {i}: what is {i} + {i}?"}) + "\n" for i in range(50)),
+        encoding="utf-8",
+    )
     return path
 
 
 def config(url: str, out: Path, prompts: Path, **kw) -> PerfConfig:
-    base = dict(urls=(url,), model="mock-model", dataset="file", dataset_path=str(prompts), output_dir=out,
-                figures=False, progress=False)
+    base = dict(
+        urls=(url,),
+        model="mock-model",
+        dataset="file",
+        dataset_path=str(prompts),
+        output_dir=out,
+        figures=False,
+        progress=False,
+    )
     base.update(kw)
     return PerfConfig(**base)
 
@@ -60,22 +69,33 @@ ACCURACY_CASES = [
 ]
 
 
-@pytest.mark.parametrize("concurrency,ttft,tpot,tokens,requests", ACCURACY_CASES,
-                         ids=[f"c{c[0]}" for c in ACCURACY_CASES])
-def test_measured_latencies_match_what_the_server_did(tmp_path, prompts_file, concurrency, ttft, tpot, tokens,
-                                                      requests):
+@pytest.mark.parametrize(
+    "concurrency,ttft,tpot,tokens,requests", ACCURACY_CASES, ids=[f"c{c[0]}" for c in ACCURACY_CASES]
+)
+def test_measured_latencies_match_what_the_server_did(
+    tmp_path, prompts_file, concurrency, ttft, tpot, tokens, requests
+):
     # The claim is 2 ms (or 2 %) on a machine that gives both processes the CPU when
     # they wake.  A shared, oversubscribed machine adds scheduling delay on top; it is
     # measured (before the run, by the client's own loop-lag monitor and by the
     # server's write lateness) and added to the tolerance, so the test checks the
     # client rather than the neighbours.  bench/bench_perf.py reports the raw figures.
     noise_before = scheduling_noise()["p99"]
-    with MockServerProcess("--ttft", str(ttft), "--tpot", str(tpot), "--tokens", str(tokens),
-                           "--record-timings") as server:
+    with MockServerProcess(
+        "--ttft", str(ttft), "--tpot", str(tpot), "--tokens", str(tokens), "--record-timings"
+    ) as server:
         e2e = ttft + (tokens - 1) * tpot
-        cfg = config(server.url, tmp_path / "out", prompts_file, concurrency=(concurrency,), requests=requests,
-                     output_tokens=tokens, ignore_eos=True, ramp_up=e2e if concurrency > 1 else 0.0,
-                     warmup=Warmup(requests=min(concurrency, 2)))
+        cfg = config(
+            server.url,
+            tmp_path / "out",
+            prompts_file,
+            concurrency=(concurrency,),
+            requests=requests,
+            output_tokens=tokens,
+            ignore_eos=True,
+            ramp_up=e2e if concurrency > 1 else 0.0,
+            warmup=Warmup(requests=min(concurrency, 2)),
+        )
         result = run_perf(cfg)
         stats = server.stats()
         server_records = stats["records"]
@@ -85,8 +105,9 @@ def test_measured_latencies_match_what_the_server_did(tmp_path, prompts_file, co
     assert level.metrics["tpot"]["n"] == requests and level.metrics["itl"]["n"] == requests * (tokens - 1)
     cmp = compare_with_server(result.records[level.label], server_records)
     assert cmp["ttft"].n == requests  # every measured request joined to its server record by id
-    report = {k: {m: round(v * 1e3, 3) if isinstance(v, float) else v for m, v in c.as_dict().items()}
-              for k, c in cmp.items()}
+    report = {
+        k: {m: round(v * 1e3, 3) if isinstance(v, float) else v for m, v in c.as_dict().items()} for k, c in cmp.items()
+    }
     noise = max(noise_before, level.generator["loop_lag_p99"]) + stats["lateness"]["p99"]
     for metric in ("ttft", "tpot", "e2e"):
         assert cmp[metric].within(abs_tol=0.002 + noise, rel_tol=0.02), (
@@ -100,8 +121,17 @@ def test_measured_latencies_match_what_the_server_did(tmp_path, prompts_file, co
 def test_multi_token_chunks_give_per_token_itl(tmp_path, prompts_file):
     # 4 tokens per SSE event every 4 x 10 ms: ITL per token is 10 ms, not 40 ms per chunk
     with MockServerProcess("--ttft", "0.05", "--tpot", "0.01", "--tokens", "17", "--tokens-per-chunk", "4") as server:
-        result = run_perf(config(server.url, tmp_path / "out", prompts_file, concurrency=(2,), requests=6,
-                                 output_tokens=17, ignore_eos=True))
+        result = run_perf(
+            config(
+                server.url,
+                tmp_path / "out",
+                prompts_file,
+                concurrency=(2,),
+                requests=6,
+                output_tokens=17,
+                ignore_eos=True,
+            )
+        )
     level = result.levels[0]
     ok = [r for r in result.records[level.label] if r.phase == "measure"]
     assert all(r.chunks < r.completion_tokens == 17 for r in ok)
@@ -113,11 +143,33 @@ def test_multi_token_chunks_give_per_token_itl(tmp_path, prompts_file):
 # ---- failures ------------------------------------------------------------------------------
 def test_drops_5xx_429_malformed_and_stalls_are_counted_and_the_run_ends_on_time(tmp_path, prompts_file):
     duration, grace, stall_timeout = 3.0, 1.0, 0.4
-    with MockServerProcess("--ttft", "0.02", "--tpot", "0.01", "--tokens", "10", "--fault-rate", "0.5",
-                           "--faults", "429,500,reset,stall,malformed", "--stall-seconds", "60",
-                           "--seed", "7") as server:
-        cfg = config(server.url, tmp_path / "out", prompts_file, concurrency=(8,), duration=duration, grace=grace,
-                     timeout_idle=stall_timeout, output_tokens=10, ignore_eos=True)
+    with MockServerProcess(
+        "--ttft",
+        "0.02",
+        "--tpot",
+        "0.01",
+        "--tokens",
+        "10",
+        "--fault-rate",
+        "0.5",
+        "--faults",
+        "429,500,reset,stall,malformed",
+        "--stall-seconds",
+        "60",
+        "--seed",
+        "7",
+    ) as server:
+        cfg = config(
+            server.url,
+            tmp_path / "out",
+            prompts_file,
+            concurrency=(8,),
+            duration=duration,
+            grace=grace,
+            timeout_idle=stall_timeout,
+            output_tokens=10,
+            ignore_eos=True,
+        )
         t0 = time.monotonic()
         result = run_perf(cfg)
         wall = time.monotonic() - t0
@@ -142,11 +194,34 @@ def test_drops_5xx_429_malformed_and_stalls_are_counted_and_the_run_ends_on_time
 
 def test_duration_bound_cuts_requests_that_outlive_the_grace(tmp_path, prompts_file):
     # every stream stalls for 60 s and the idle timeout is long: only the grace deadline can end the level
-    with MockServerProcess("--ttft", "0.01", "--tpot", "0.01", "--tokens", "5", "--fault-rate", "1",
-                           "--faults", "stall", "--stall-seconds", "60") as server:
+    with MockServerProcess(
+        "--ttft",
+        "0.01",
+        "--tpot",
+        "0.01",
+        "--tokens",
+        "5",
+        "--fault-rate",
+        "1",
+        "--faults",
+        "stall",
+        "--stall-seconds",
+        "60",
+    ) as server:
         t0 = time.monotonic()
-        result = run_perf(config(server.url, tmp_path / "out", prompts_file, concurrency=(4,), duration=1.0,
-                                 grace=0.5, timeout_idle=30, output_tokens=5, ignore_eos=True))
+        result = run_perf(
+            config(
+                server.url,
+                tmp_path / "out",
+                prompts_file,
+                concurrency=(4,),
+                duration=1.0,
+                grace=0.5,
+                timeout_idle=30,
+                output_tokens=5,
+                ignore_eos=True,
+            )
+        )
         wall = time.monotonic() - t0
     level = result.levels[0]
     assert wall < 4.0
@@ -157,16 +232,29 @@ def test_unreachable_server_is_a_clear_error(tmp_path, prompts_file):
     from thinklens.errors import ServerUnreachable
 
     with pytest.raises(ServerUnreachable, match="cannot reach"):
-        run_perf(config("http://127.0.0.1:9/v1", tmp_path / "out", prompts_file, concurrency=(1,), requests=1,
-                        timeout_connect=2))
+        run_perf(
+            config(
+                "http://127.0.0.1:9/v1", tmp_path / "out", prompts_file, concurrency=(1,), requests=1, timeout_connect=2
+            )
+        )
 
 
 # ---- open loop, sweeps, SLO search --------------------------------------------------------
 def test_open_loop_poisson_sweep_with_cap_and_goodput(tmp_path, prompts_file):
     with MockServerProcess("--ttft", "0.03", "--tpot", "0.005", "--tokens", "5") as server:
-        cfg = config(server.url, tmp_path / "out", prompts_file, rate=(40.0, math.inf), max_concurrency=8,
-                     requests=80, output_tokens=5, ignore_eos=True, slo=SLO.parse(["ttft=1s", "tpot=50ms"]),
-                     seed=3, figures=True)
+        cfg = config(
+            server.url,
+            tmp_path / "out",
+            prompts_file,
+            rate=(40.0, math.inf),
+            max_concurrency=8,
+            requests=80,
+            output_tokens=5,
+            ignore_eos=True,
+            slo=SLO.parse(["ttft=1s", "tpot=50ms"]),
+            seed=3,
+            figures=True,
+        )
         result = run_perf(cfg)
     by_label = {lv.label: lv for lv in result.levels}
     poisson, burst = by_label["rate=40"], by_label["rate=inf"]
@@ -195,10 +283,32 @@ def test_open_loop_poisson_sweep_with_cap_and_goodput(tmp_path, prompts_file):
 
 def test_search_finds_the_highest_concurrency_meeting_the_slo(tmp_path, prompts_file):
     with MockServerProcess("--ttft", "0.02", "--tpot", "0.005", "--tokens", "4") as server:
-        met = run_perf(config(server.url, tmp_path / "a", prompts_file, search="concurrency", search_max=4,
-                              requests=8, output_tokens=4, ignore_eos=True, slo=SLO.parse(["ttft=2s"])))
-        unmet = run_perf(config(server.url, tmp_path / "b", prompts_file, search="concurrency", search_max=4,
-                                requests=4, output_tokens=4, ignore_eos=True, slo=SLO.parse(["ttft=1ms"])))
+        met = run_perf(
+            config(
+                server.url,
+                tmp_path / "a",
+                prompts_file,
+                search="concurrency",
+                search_max=4,
+                requests=8,
+                output_tokens=4,
+                ignore_eos=True,
+                slo=SLO.parse(["ttft=2s"]),
+            )
+        )
+        unmet = run_perf(
+            config(
+                server.url,
+                tmp_path / "b",
+                prompts_file,
+                search="concurrency",
+                search_max=4,
+                requests=4,
+                output_tokens=4,
+                ignore_eos=True,
+                slo=SLO.parse(["ttft=1ms"]),
+            )
+        )
     assert met.search["best"] == 4 and met.search["reached_search_max"]
     assert [p["concurrency"] for p in met.search["probes"]] == [1, 2, 4]
     assert unmet.search["best"] is None and unmet.search["first_failing"] == 1
@@ -210,17 +320,46 @@ def test_cli_writes_every_output_and_ctrl_c_keeps_what_was_measured(tmp_path, pr
     with MockServerProcess("--ttft", "0.02", "--tpot", "0.01", "--tokens", "5") as server:
         out = tmp_path / "cli"
         done = subprocess.run(
-            [sys.executable, "-m", "thinklens", "perf", "--url", server.url, "--model", "mock-model",
-             "--concurrency", "1", "4", "--requests", "8", "--dataset-path", str(prompts_file),
-             "--output-tokens", "5", "--ignore-eos", "--slo", "ttft=1s", "--output", str(out)],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "thinklens",
+                "perf",
+                "--url",
+                server.url,
+                "--model",
+                "mock-model",
+                "--concurrency",
+                "1",
+                "4",
+                "--requests",
+                "8",
+                "--dataset-path",
+                str(prompts_file),
+                "--output-tokens",
+                "5",
+                "--ignore-eos",
+                "--slo",
+                "ttft=1s",
+                "--output",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr
         assert "TTFT" in done.stderr and "concurrency=4" in done.stderr
         summary = json.loads((out / "summary.json").read_text())
         assert [lv["concurrency"] for lv in summary["levels"]] == [1, 4]
-        for key in ("requests_ok", "requests_failed", "duration", "request_throughput", "output_throughput",
-                    "total_throughput"):
+        for key in (
+            "requests_ok",
+            "requests_failed",
+            "duration",
+            "request_throughput",
+            "output_throughput",
+            "total_throughput",
+        ):
             assert key in summary["levels"][0]
         assert set(DIST_KEYS) <= set(summary["levels"][1]["itl"])
         assert (out / "summary.csv").read_text().startswith("level,mode,concurrency")
@@ -229,10 +368,31 @@ def test_cli_writes_every_output_and_ctrl_c_keeps_what_was_measured(tmp_path, pr
 
         interrupted = tmp_path / "interrupted"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "thinklens", "perf", "--url", server.url, "--model", "mock-model",
-             "--concurrency", "2", "--duration", "60", "--dataset-path", str(prompts_file), "--output-tokens", "5",
-             "--ignore-eos", "--output", str(interrupted), "--no-figures"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "thinklens",
+                "perf",
+                "--url",
+                server.url,
+                "--model",
+                "mock-model",
+                "--concurrency",
+                "2",
+                "--duration",
+                "60",
+                "--dataset-path",
+                str(prompts_file),
+                "--output-tokens",
+                "5",
+                "--ignore-eos",
+                "--output",
+                str(interrupted),
+                "--no-figures",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(3.0)
         proc.send_signal(signal.SIGINT)
@@ -246,14 +406,34 @@ def test_cli_writes_every_output_and_ctrl_c_keeps_what_was_measured(tmp_path, pr
 
 def test_cli_rejects_bad_flags_with_a_clear_message(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "thinklens", "perf", "--url", "http://127.0.0.1:1/v1", "--model", "m",
-         "--concurrency", "4", "--rate", "2", "--dataset", "random", "--tokenizer", "x"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "thinklens",
+            "perf",
+            "--url",
+            "http://127.0.0.1:1/v1",
+            "--model",
+            "m",
+            "--concurrency",
+            "4",
+            "--rate",
+            "2",
+            "--dataset",
+            "random",
+            "--tokenizer",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and "two kinds of load" in done.stderr
     done = subprocess.run(
         [sys.executable, "-m", "thinklens", "perf", "--url", "http://127.0.0.1:1/v1", "--model", "m"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and "--tokenizer" in done.stderr
 
@@ -286,11 +466,20 @@ def test_time_to_first_answer_token_and_reasoning_tokens(tmp_path, prompts_file)
 def test_random_prompts_of_exact_length_and_the_speed_benchmark_table(tmp_path):
     tok = _qwen2()
     with MockServerProcess("--ttft", "0.01", "--tpot", "0.002", "--tokens", "100") as server:
-        result = run_perf(PerfConfig(
-            urls=(server.url,), model="mock-model", speed_benchmark=True, input_tokens=(1, 300),
-            output_tokens=12, tokenizer=str(tok), requests=2, output_dir=tmp_path / "sb", figures=False,
-            progress=False,
-        ))
+        result = run_perf(
+            PerfConfig(
+                urls=(server.url,),
+                model="mock-model",
+                speed_benchmark=True,
+                input_tokens=(1, 300),
+                output_tokens=12,
+                tokenizer=str(tok),
+                requests=2,
+                output_dir=tmp_path / "sb",
+                figures=False,
+                progress=False,
+            )
+        )
     assert [lv.label for lv in result.levels] == ["concurrency=1,input=1", "concurrency=1,input=300"]
     for lv, n_in in zip(result.levels, (1, 300)):
         assert lv.requests_ok == 2 and lv.concurrency == 1 and lv.input_tokens == n_in
@@ -308,10 +497,20 @@ def test_benchmark_prompts_drive_the_load(tmp_path):
     if not math500.is_file():
         pytest.skip(f"MATH-500 is not at {math500}")
     with MockServerProcess("--ttft", "0.01", "--tpot", "0.002", "--tokens", "6", "--record-timings") as server:
-        result = run_perf(PerfConfig(
-            urls=(server.url,), model="mock-model", dataset="math_500", dataset_path=str(math500),
-            num_prompts=5, concurrency=(2,), requests=5, output_dir=tmp_path / "m", figures=False, progress=False,
-        ))
+        result = run_perf(
+            PerfConfig(
+                urls=(server.url,),
+                model="mock-model",
+                dataset="math_500",
+                dataset_path=str(math500),
+                num_prompts=5,
+                concurrency=(2,),
+                requests=5,
+                output_dir=tmp_path / "m",
+                figures=False,
+                progress=False,
+            )
+        )
         prompt_tokens = sorted(r["prompt_tokens"] for r in server.stats()["records"])
     level = result.levels[0]
     assert level.requests_ok == 5
@@ -325,8 +524,11 @@ def test_a_server_refusing_every_request_stops_the_run_with_a_clear_error(tmp_pa
     with MockServerProcess("--tokens", "4") as server:
         t0 = time.monotonic()
         with pytest.raises(RequestFailed, match="refused 16 requests in a row: HTTP 400"):
-            run_perf(config(server.url, tmp_path / "out", prompts_file, concurrency=(4,), duration=60,
-                            extra_body={"n": 100000}))
+            run_perf(
+                config(
+                    server.url, tmp_path / "out", prompts_file, concurrency=(4,), duration=60, extra_body={"n": 100000}
+                )
+            )
         assert time.monotonic() - t0 < 10
     rows = (tmp_path / "out" / "requests.jsonl").read_text().splitlines()
     assert len(rows) >= 16 and json.loads(rows[0])["http_status"] == 400

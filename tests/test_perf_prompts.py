@@ -65,8 +65,11 @@ def test_random_prompts_are_reproducible_with_a_seed(tok):
 def test_sharegpt_output_length_comes_from_the_recorded_reply(tok, tmp_path):
     share = tmp_path / "s.json"
     reply = "Once upon a time there was a cat."
-    share.write_text(json.dumps([{"conversations": [{"from": "human", "value": "Tell me a story."},
-                                                    {"from": "gpt", "value": reply}]}]))
+    share.write_text(
+        json.dumps(
+            [{"conversations": [{"from": "human", "value": "Tell me a story."}, {"from": "gpt", "value": reply}]}]
+        )
+    )
     [p] = file_prompts(share, tokenizer=tok)
     assert p.output_tokens == n_tokens(tok, reply) and p.input_tokens == n_tokens(tok, "Tell me a story.")
 

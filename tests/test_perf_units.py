@@ -24,8 +24,16 @@ URL = ("http://127.0.0.1:1/v1",)
 
 
 def rec(**kw) -> RequestRecord:
-    base = dict(level="concurrency=1", phase="measure", index=0, start=0.0, end=1.0, ttft=0.1,
-                completion_tokens=10, prompt_tokens=5)
+    base = dict(
+        level="concurrency=1",
+        phase="measure",
+        index=0,
+        start=0.0,
+        end=1.0,
+        ttft=0.1,
+        completion_tokens=10,
+        prompt_tokens=5,
+    )
     base.update(kw)
     return RequestRecord(**base)
 
@@ -81,10 +89,26 @@ def test_level_summary_counts_excludes_warmup_cooldown_and_computes_throughput()
         rec(phase="warmup", start=0.0, end=1.0, ttft=5.0),
         rec(index=1, start=1.0, end=2.0, ttft=0.2, completion_tokens=100, prompt_tokens=10),
         rec(index=2, start=1.5, end=3.0, ttft=0.4, completion_tokens=100, prompt_tokens=10),
-        rec(index=3, start=2.0, end=2.5, status="error", error="HTTP 500: boom", http_status=500,
-            ttft=None, completion_tokens=None),
-        rec(index=4, start=2.0, end=2.1, status="error", error="stream stalled", error_kind="stall",
-            ttft=None, completion_tokens=None),
+        rec(
+            index=3,
+            start=2.0,
+            end=2.5,
+            status="error",
+            error="HTTP 500: boom",
+            http_status=500,
+            ttft=None,
+            completion_tokens=None,
+        ),
+        rec(
+            index=4,
+            start=2.0,
+            end=2.1,
+            status="error",
+            error="stream stalled",
+            error_kind="stall",
+            ttft=None,
+            completion_tokens=None,
+        ),
         rec(phase="cooldown", index=5, start=2.5, end=3.5, ttft=9.0),
     ]
     s = summarize_level(records, label="concurrency=2", mode="closed", concurrency=2, rate=None)
@@ -100,8 +124,19 @@ def test_level_summary_counts_excludes_warmup_cooldown_and_computes_throughput()
     assert s.concurrency_achieved == pytest.approx(3.6 / 2.0)
     d = s.as_dict()
     assert d["concurrency"] == 2 and "rate" not in d
-    for key in ("requests_ok", "requests_failed", "duration", "request_throughput", "output_throughput",
-                "total_throughput", "ttft", "ttfat", "tpot", "itl", "e2e"):
+    for key in (
+        "requests_ok",
+        "requests_failed",
+        "duration",
+        "request_throughput",
+        "output_throughput",
+        "total_throughput",
+        "ttft",
+        "ttfat",
+        "tpot",
+        "itl",
+        "e2e",
+    ):
         assert key in d
 
 
@@ -112,8 +147,9 @@ def test_goodput_and_slo_parsing():
     slow = rec(index=1, ttft=0.3, start=0, end=0.5)
     failed = rec(index=2, status="error", ttft=None, completion_tokens=None)
     assert slo.met_by(good) and not slo.met_by(slow) and not slo.met_by(failed)
-    s = summarize_level([good, slow, failed], label="x", mode="closed", concurrency=1, rate=None, slo=slo,
-                        attainment_target=0.3)
+    s = summarize_level(
+        [good, slow, failed], label="x", mode="closed", concurrency=1, rate=None, slo=slo, attainment_target=0.3
+    )
     assert s.goodput["requests"] == 1 and s.goodput["attainment"] == pytest.approx(1 / 3) and s.goodput["met"]
     assert parse_duration("2min", what="x") == 120 and parse_duration("300us", what="x") == pytest.approx(3e-4)
     for bad in (["latency=2s"], ["ttft"], ["ttft=-1s"], ["ttft=fast"]):
@@ -157,10 +193,21 @@ def test_config_levels_and_validation():
     assert [lv.input_tokens for lv in sb.levels()] == [1, 6144, 14336, 30720]
     assert sb.effective_output_tokens == 2048 and sb.request_params(2048)["ignore_eos"] is True
     assert sb.levels()[0].label == "concurrency=1,input=1"
-    params = PerfConfig(urls=URL, model="m", tokenizer="x", output_tokens=8, ignore_eos=True,
-                        continuous_usage_stats=True, extra_body={"min_tokens": 8}).request_params(8)
-    assert params == {"max_tokens": 8, "ignore_eos": True, "min_tokens": 8,
-                      "stream_options": {"include_usage": True, "continuous_usage_stats": True}}
+    params = PerfConfig(
+        urls=URL,
+        model="m",
+        tokenizer="x",
+        output_tokens=8,
+        ignore_eos=True,
+        continuous_usage_stats=True,
+        extra_body={"min_tokens": 8},
+    ).request_params(8)
+    assert params == {
+        "max_tokens": 8,
+        "ignore_eos": True,
+        "min_tokens": 8,
+        "stream_options": {"include_usage": True, "continuous_usage_stats": True},
+    }
     bad = [
         dict(concurrency=(1,), rate=(1.0,)),
         dict(concurrency=(0,)),
@@ -184,9 +231,12 @@ def test_config_levels_and_validation():
 def test_prompt_files_jsonl_sharegpt_and_txt(tmp_path):
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_text(
-        json.dumps({"prompt": "What is 2+2?", "max_tokens": 7}) + "\n\n"
+        json.dumps({"prompt": "What is 2+2?", "max_tokens": 7})
+        + "\n\n"
         + json.dumps({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]})
-        + "\n" + json.dumps({"question": "Why?"}) + "\n",
+        + "\n"
+        + json.dumps({"question": "Why?"})
+        + "\n",
         encoding="utf-8",
     )
     ps = file_prompts(jsonl, output_tokens=None)
@@ -195,11 +245,21 @@ def test_prompt_files_jsonl_sharegpt_and_txt(tmp_path):
     assert file_prompts(jsonl, output_tokens=99)[0].output_tokens == 99
 
     share = tmp_path / "sharegpt.json"
-    share.write_text(json.dumps([
-        {"id": "a", "conversations": [{"from": "human", "value": "Tell me a story."},
-                                      {"from": "gpt", "value": "Once upon a time there was a cat."}]},
-        {"id": "b", "conversations": [{"from": "gpt", "value": "no human turn"}]},
-    ]), encoding="utf-8")
+    share.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "a",
+                    "conversations": [
+                        {"from": "human", "value": "Tell me a story."},
+                        {"from": "gpt", "value": "Once upon a time there was a cat."},
+                    ],
+                },
+                {"id": "b", "conversations": [{"from": "gpt", "value": "no human turn"}]},
+            ]
+        ),
+        encoding="utf-8",
+    )
     ps = file_prompts(share)
     assert len(ps) == 1 and ps[0].messages == [{"role": "user", "content": "Tell me a story."}]
 
@@ -238,8 +298,17 @@ def test_requests_jsonl_sqlite_and_csv_formats(tmp_path):
 
     out = PerfOutput(tmp_path)
     ok = rec(start=100.0, end=101.0, ttft=0.25, ttfat=0.5, itl=array("d", [0.1] * 9))
-    bad = rec(index=1, start=100.5, end=100.6, status="error", error="HTTP 503: busy", http_status=503,
-              ttft=None, completion_tokens=None, prompt_tokens=None)
+    bad = rec(
+        index=1,
+        start=100.5,
+        end=100.6,
+        status="error",
+        error="HTTP 503: busy",
+        http_status=503,
+        ttft=None,
+        completion_tokens=None,
+        prompt_tokens=None,
+    )
     out.write(ok)
     out.write(bad)
     levels = [summarize_level([ok, bad], label="concurrency=1", mode="closed", concurrency=1, rate=None)]
@@ -248,8 +317,17 @@ def test_requests_jsonl_sqlite_and_csv_formats(tmp_path):
 
     lines = (tmp_path / "requests.jsonl").read_text().splitlines()
     rows = [json.loads(line) for line in lines]
-    assert list(rows[0])[:9] == ["level", "start", "ttft", "ttfat", "end", "prompt_tokens", "completion_tokens",
-                                 "status", "error"]
+    assert list(rows[0])[:9] == [
+        "level",
+        "start",
+        "ttft",
+        "ttfat",
+        "end",
+        "prompt_tokens",
+        "completion_tokens",
+        "status",
+        "error",
+    ]
     assert rows[0]["start"] == 100.0 and rows[0]["ttft"] == 0.25 and rows[1]["error"] == "HTTP 503: busy"
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["levels"][0]["concurrency"] == 1
@@ -269,8 +347,13 @@ def test_stream_trace_keeps_per_chunk_server_token_counts():
     from thinklens.client.http import StreamTrace, _StreamAccumulator
 
     def chunk(text, tokens):
-        return json.dumps({"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": text}}],
-                           "usage": {"prompt_tokens": 3, "completion_tokens": tokens}}).encode()
+        return json.dumps(
+            {
+                "id": "cmpl-1",
+                "choices": [{"index": 0, "delta": {"content": text}}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": tokens},
+            }
+        ).encode()
 
     trace = StreamTrace()
     acc = _StreamAccumulator(100.0, trace)
@@ -290,8 +373,9 @@ def test_search_bisects_between_the_last_pass_and_the_first_failure():
 
     from thinklens.perf.run import _search
 
-    cfg = PerfConfig(urls=URL, model="m", tokenizer="x", search="concurrency", slo=SLO.parse(["ttft=1s"]),
-                     search_tolerance=0.01)
+    cfg = PerfConfig(
+        urls=URL, model="m", tokenizer="x", search="concurrency", slo=SLO.parse(["ttft=1s"]), search_tolerance=0.01
+    )
     probed = []
 
     async def fake_level(spec):
@@ -303,8 +387,9 @@ def test_search_bisects_between_the_last_pass_and_the_first_failure():
     assert result["best"] == 37 and result["first_failing"] == 38
     assert probed[:7] == [1, 2, 4, 8, 16, 32, 64] and len(probed) == len(set(probed))
 
-    rate_cfg = PerfConfig(urls=URL, model="m", tokenizer="x", search="rate", rate=(8.0,), slo=SLO.parse(["e2e=1s"]),
-                          search_tolerance=0.05)
+    rate_cfg = PerfConfig(
+        urls=URL, model="m", tokenizer="x", search="rate", rate=(8.0,), slo=SLO.parse(["e2e=1s"]), search_tolerance=0.05
+    )
 
     async def fake_rate(spec):
         met = spec.rate <= 3.3

@@ -17,9 +17,22 @@ from .stats import LevelSummary, distribution, summarize_level
 from .tokenizer import load_tokenizer
 
 __all__ = [
-    "LevelSpec", "LevelSummary", "PerfConfig", "PerfPrompt", "PerfResult", "RequestRecord", "SLO", "Warmup",
-    "arun_perf", "benchmark_prompts", "distribution", "file_prompts", "load_tokenizer", "random_prompts",
-    "run_perf", "summarize_level",
+    "LevelSpec",
+    "LevelSummary",
+    "PerfConfig",
+    "PerfPrompt",
+    "PerfResult",
+    "RequestRecord",
+    "SLO",
+    "Warmup",
+    "arun_perf",
+    "benchmark_prompts",
+    "distribution",
+    "file_prompts",
+    "load_tokenizer",
+    "random_prompts",
+    "run_perf",
+    "summarize_level",
 ]
 
 

@@ -105,13 +105,20 @@ class MetricComparison:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "metric": self.metric, "n": self.n, "client_p50": self.client_p50, "server_p50": self.server_p50,
-            "client_p99": self.client_p99, "server_p99": self.server_p99, "diff_p50": self.diff_p50,
+            "metric": self.metric,
+            "n": self.n,
+            "client_p50": self.client_p50,
+            "server_p50": self.server_p50,
+            "client_p99": self.client_p99,
+            "server_p99": self.server_p99,
+            "diff_p50": self.diff_p50,
             "diff_p99": self.diff_p99,
         }
 
 
-def compare_with_server(records: list[RequestRecord], server_records: list[dict[str, Any]]) -> dict[str, MetricComparison]:
+def compare_with_server(
+    records: list[RequestRecord], server_records: list[dict[str, Any]]
+) -> dict[str, MetricComparison]:
     """TTFT, TPOT and E2E of the measured, successful requests as the client saw them
     and as the server did them; plus the one-way delays that separate the two views
     (`request_delay`: client start -> server received; `response_delay`: the server's
@@ -142,13 +149,19 @@ def compare_with_server(records: list[RequestRecord], server_records: list[dict[
         if client:
             c, s = np.asarray(client), np.asarray(server)
             out[metric] = MetricComparison(
-                metric, len(c), float(np.percentile(c, 50)), float(np.percentile(s, 50)),
-                float(np.percentile(c, 99)), float(np.percentile(s, 99)),
+                metric,
+                len(c),
+                float(np.percentile(c, 50)),
+                float(np.percentile(s, 50)),
+                float(np.percentile(c, 99)),
+                float(np.percentile(s, 99)),
             )
     for name, values in (("request_delay", request_delay), ("response_delay", response_delay)):
         if values:
             v = np.asarray(values)
-            out[name] = MetricComparison(name, len(v), float(np.percentile(v, 50)), 0.0, float(np.percentile(v, 99)), 0.0)
+            out[name] = MetricComparison(
+                name, len(v), float(np.percentile(v, 50)), 0.0, float(np.percentile(v, 99)), 0.0
+            )
     return out
 
 

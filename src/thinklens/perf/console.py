@@ -36,16 +36,25 @@ def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf
         table.add_column(col, justify="left" if col == "Level" else "right")
     for lv in levels:
         cells = [
-            lv.label, str(lv.requests_ok), f"[red]{lv.requests_failed}[/]" if lv.requests_failed else "0",
-            _num(lv.duration, 1), _num(lv.request_throughput), _num(lv.output_throughput, 1),
-            _num(lv.total_throughput, 1), _num(lv.concurrency_achieved, 1),
+            lv.label,
+            str(lv.requests_ok),
+            f"[red]{lv.requests_failed}[/]" if lv.requests_failed else "0",
+            _num(lv.duration, 1),
+            _num(lv.request_throughput),
+            _num(lv.output_throughput, 1),
+            _num(lv.total_throughput, 1),
+            _num(lv.concurrency_achieved, 1),
         ]
         if with_goodput:
             g = lv.goodput
-            cells += ["-", "-"] if not g else [
-                f"{g['request_throughput']:.2f}",
-                f"{'[green]yes' if g['met'] else '[red]no'}[/] ({g['attainment']:.0%})",
-            ]
+            cells += (
+                ["-", "-"]
+                if not g
+                else [
+                    f"{g['request_throughput']:.2f}",
+                    f"{'[green]yes' if g['met'] else '[red]no'}[/] ({g['attainment']:.0%})",
+                ]
+            )
         table.add_row(*cells)
     return table
 
@@ -61,7 +70,8 @@ def latency_table(levels: list[LevelSummary], *, title: str = "thinklens perf: l
             if not d.get("n"):
                 continue
             table.add_row(
-                lv.label if first else "", name,
+                lv.label if first else "",
+                name,
                 *(_ms(d.get(k)) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")),
                 end_section=False,
             )

@@ -43,8 +43,13 @@ def latency_vs_throughput(levels: list[LevelSummary], out_dir: Path) -> list[Pat
         for lv in levels:
             v = (lv.metrics.get(metric) or {}).get("p50")
             if v is not None:
-                ax.annotate(lv.label.replace("concurrency=", "c=").replace("rate=", "r="), (lv.output_throughput, v * 1e3),
-                            textcoords="offset points", xytext=(4, 4), fontsize=7)
+                ax.annotate(
+                    lv.label.replace("concurrency=", "c=").replace("rate=", "r="),
+                    (lv.output_throughput, v * 1e3),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=7,
+                )
         ax.set_title(title)
         ax.set_xlabel("output throughput (tokens/s)")
         ax.set_ylabel("ms")
@@ -55,13 +60,21 @@ def latency_vs_throughput(levels: list[LevelSummary], out_dir: Path) -> list[Pat
     return _save(fig, out_dir, "latency_vs_throughput")
 
 
-def _cdf(levels: list[LevelSummary], records: dict[str, list[RequestRecord]], attr: str, title: str,
-         out_dir: Path, name: str) -> list[Path]:
+def _cdf(
+    levels: list[LevelSummary], records: dict[str, list[RequestRecord]], attr: str, title: str, out_dir: Path, name: str
+) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for lv in levels:
-        vals = np.sort(np.fromiter(
-            (v * 1e3 for r in records.get(lv.label, []) if r.phase == "measure" and r.ok
-             and (v := getattr(r, attr)) is not None), dtype=float))
+        vals = np.sort(
+            np.fromiter(
+                (
+                    v * 1e3
+                    for r in records.get(lv.label, [])
+                    if r.phase == "measure" and r.ok and (v := getattr(r, attr)) is not None
+                ),
+                dtype=float,
+            )
+        )
         if vals.size:
             ax.step(vals, np.arange(1, vals.size + 1) / vals.size, where="post", label=lv.label)
     ax.set_xlabel(f"{title} (ms)")
@@ -74,7 +87,9 @@ def _cdf(levels: list[LevelSummary], records: dict[str, list[RequestRecord]], at
     return _save(fig, out_dir, name)
 
 
-def write_figures(levels: list[LevelSummary], records: dict[str, list[RequestRecord]], out_dir: str | Path) -> list[Path]:
+def write_figures(
+    levels: list[LevelSummary], records: dict[str, list[RequestRecord]], out_dir: str | Path
+) -> list[Path]:
     out_dir = Path(out_dir)
     paths = latency_vs_throughput(levels, out_dir)
     paths += _cdf(levels, records, "ttft", "TTFT", out_dir, "ttft_distribution")

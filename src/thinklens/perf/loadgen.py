@@ -138,7 +138,11 @@ class LevelRunner:
         return params
 
     async def _one(
-        self, prompt: PerfPrompt, phase: str, index: int, scheduled: float | None = None,
+        self,
+        prompt: PerfPrompt,
+        phase: str,
+        index: int,
+        scheduled: float | None = None,
         slot: asyncio.Semaphore | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
@@ -147,7 +151,13 @@ class LevelRunner:
         trace = StreamTrace()
         now = loop.time()
         rec = RequestRecord(
-            self.label, phase, index, start=now, end=now, scheduled=scheduled, input_tokens=prompt.input_tokens  # type: ignore[arg-type]
+            self.label,
+            phase,
+            index,
+            start=now,
+            end=now,
+            scheduled=scheduled,
+            input_tokens=prompt.input_tokens,  # type: ignore[arg-type]
         )
         request = ChatRequest(self.config.model, prompt.messages, self._params(prompt.output_tokens))
         acquired = False
@@ -162,9 +172,12 @@ class LevelRunner:
             end = loop.time()
             if phase == "measure" and self.deadline_passed and not self.interrupted:
                 self._failed(
-                    rec, trace, end,
+                    rec,
+                    trace,
+                    end,
                     f"unfinished {self.config.grace:g}s after the end of --duration (stalled or too slow)",
-                    "unfinished", None,
+                    "unfinished",
+                    None,
                 )
             else:
                 self._failed(rec, trace, end, "stopped at the end of the level", "cancelled", None)
@@ -222,7 +235,9 @@ class LevelRunner:
         self.records.append(rec)
         if rec.ok:
             self._any_ok = True
-        elif not self._any_ok and rec.http_status and 400 <= rec.http_status < 500 and rec.http_status not in (408, 429):
+        elif (
+            not self._any_ok and rec.http_status and 400 <= rec.http_status < 500 and rec.http_status not in (408, 429)
+        ):
             # The server refuses the request itself (unknown model, bad parameter, auth):
             # stop instead of flooding it for the rest of the level.
             self._refused_in_a_row += 1

@@ -67,7 +67,6 @@ CREATE TABLE IF NOT EXISTS perf_levels (
 """
 
 
-
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "inf" if value > 0 else ("-inf" if value < 0 else None)
@@ -115,9 +114,28 @@ class PerfOutput:
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             [
                 (
-                    r.level, r.phase, r.index, r.start, r.end, r.ttft, r.ttfat, r.tpot, r.e2e, r.prompt_tokens,
-                    r.completion_tokens, r.reasoning_tokens, r.tokens_source, r.chunks, r.itl_source, r.status,
-                    r.error, r.error_kind, r.http_status, r.scheduled, r.finish_reason, r.input_tokens,
+                    r.level,
+                    r.phase,
+                    r.index,
+                    r.start,
+                    r.end,
+                    r.ttft,
+                    r.ttfat,
+                    r.tpot,
+                    r.e2e,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    r.reasoning_tokens,
+                    r.tokens_source,
+                    r.chunks,
+                    r.itl_source,
+                    r.status,
+                    r.error,
+                    r.error_kind,
+                    r.http_status,
+                    r.scheduled,
+                    r.finish_reason,
+                    r.input_tokens,
                     r.response_id,
                 )
                 for r in rows
@@ -151,9 +169,22 @@ class PerfOutput:
 
 def csv_columns() -> list[str]:
     cols = [
-        "level", "mode", "concurrency", "rate", "input_tokens", "requests_ok", "requests_failed",
-        "requests_cancelled", "duration", "request_throughput", "output_throughput", "total_throughput",
-        "concurrency_achieved", "goodput_request_throughput", "slo_attainment", "prompt_tokens_mean",
+        "level",
+        "mode",
+        "concurrency",
+        "rate",
+        "input_tokens",
+        "requests_ok",
+        "requests_failed",
+        "requests_cancelled",
+        "duration",
+        "request_throughput",
+        "output_throughput",
+        "total_throughput",
+        "concurrency_achieved",
+        "goodput_request_throughput",
+        "slo_attainment",
+        "prompt_tokens_mean",
         "completion_tokens_mean",
     ]
     for metric in METRICS:
@@ -213,14 +244,29 @@ def load_requests(path: str | Path) -> list[RequestRecord]:
             if not line.strip():
                 continue
             r = json.loads(line)
-            out.append(RequestRecord(
-                level=r["level"], phase=r.get("phase", "measure"), index=r.get("index", len(out)),
-                start=r["start"], end=r["end"], status=r["status"], ttft=r.get("ttft"), ttfat=r.get("ttfat"),
-                prompt_tokens=r.get("prompt_tokens"), completion_tokens=r.get("completion_tokens"),
-                reasoning_tokens=r.get("reasoning_tokens"), tokens_source=r.get("tokens_source", "server"),
-                chunks=r.get("chunks", 0), itl_source=r.get("itl_source", "none"), error=r.get("error"),
-                error_kind=r.get("error_kind"), http_status=r.get("http_status"), scheduled=r.get("scheduled"),
-                finish_reason=r.get("finish_reason"), input_tokens=r.get("input_tokens"),
-                response_id=r.get("id"),
-            ))
+            out.append(
+                RequestRecord(
+                    level=r["level"],
+                    phase=r.get("phase", "measure"),
+                    index=r.get("index", len(out)),
+                    start=r["start"],
+                    end=r["end"],
+                    status=r["status"],
+                    ttft=r.get("ttft"),
+                    ttfat=r.get("ttfat"),
+                    prompt_tokens=r.get("prompt_tokens"),
+                    completion_tokens=r.get("completion_tokens"),
+                    reasoning_tokens=r.get("reasoning_tokens"),
+                    tokens_source=r.get("tokens_source", "server"),
+                    chunks=r.get("chunks", 0),
+                    itl_source=r.get("itl_source", "none"),
+                    error=r.get("error"),
+                    error_kind=r.get("error_kind"),
+                    http_status=r.get("http_status"),
+                    scheduled=r.get("scheduled"),
+                    finish_reason=r.get("finish_reason"),
+                    input_tokens=r.get("input_tokens"),
+                    response_id=r.get("id"),
+                )
+            )
     return out

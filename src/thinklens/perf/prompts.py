@@ -89,9 +89,7 @@ class RandomPromptFactory:
         """One prompt of exactly n tokens per n in `lengths` (encoded in batches)."""
         for n in lengths:
             if n < max(1, self.prefix_tokens):
-                raise ConfigError(
-                    f"an input length of {n} tokens is shorter than --prefix-tokens {self.prefix_tokens}"
-                )
+                raise ConfigError(f"an input length of {n} tokens is shorter than --prefix-tokens {self.prefix_tokens}")
         return self._exact_batch(self.prefix_text, lengths)
 
     def _random_text(self, k: int) -> str:
@@ -122,7 +120,7 @@ class RandomPromptFactory:
                 # re-split differently: the next round checks again).
                 text = self.tok.decode(ids[:n])
                 if text.startswith(prefix):
-                    suffixes[i] = text[len(prefix):]
+                    suffixes[i] = text[len(prefix) :]
                 else:
                     sids = self.tok.encode(suffixes[i], add_special_tokens=False).ids
                     suffixes[i] = self.tok.decode(sids[: max(0, len(sids) - (total - n))])
@@ -147,10 +145,15 @@ def _printable_token_ids(tokenizer: Any) -> list[int]:
 
 
 def _compute_printable(tokenizer: Any) -> list[int]:
-    specials = {
-        tid for tid in (tokenizer.token_to_id(t.content) for t in tokenizer.get_added_tokens_decoder().values())
-        if tid is not None
-    } if hasattr(tokenizer, "get_added_tokens_decoder") else set()
+    specials = (
+        {
+            tid
+            for tid in (tokenizer.token_to_id(t.content) for t in tokenizer.get_added_tokens_decoder().values())
+            if tid is not None
+        }
+        if hasattr(tokenizer, "get_added_tokens_decoder")
+        else set()
+    )
     size = tokenizer.get_vocab_size(with_added_tokens=False)
     ids = [i for i in range(size) if i not in specials]
     texts = tokenizer.decode_batch([[i] for i in ids], skip_special_tokens=True)
@@ -176,9 +179,10 @@ def random_prompts(
     out: list[PerfPrompt] = []
     batch = 64
     for i in range(0, count, batch):
-        texts = factory.prompt_texts(n_in[i:i + batch])
+        texts = factory.prompt_texts(n_in[i : i + batch])
         out.extend(
-            PerfPrompt([{"role": "user", "content": t}], a, b) for t, a, b in zip(texts, n_in[i:i + batch], n_out[i:i + batch])
+            PerfPrompt([{"role": "user", "content": t}], a, b)
+            for t, a, b in zip(texts, n_in[i : i + batch], n_out[i : i + batch])
         )
     return out
 
@@ -280,19 +284,29 @@ def _sharegpt_prompt(where: str, turns: Any, tokenizer: Any, output_tokens: int 
             continue
         if who in _HUMAN and isinstance(value, str) and value.strip():
             reply = turns[i + 1] if i + 1 < len(turns) and isinstance(turns[i + 1], dict) else {}
-            reply_text = reply.get("value", reply.get("content")) if str(reply.get("from") or reply.get("role") or "").lower() in _MODEL else None
+            reply_text = (
+                reply.get("value", reply.get("content"))
+                if str(reply.get("from") or reply.get("role") or "").lower() in _MODEL
+                else None
+            )
             out = output_tokens
             if out is None and isinstance(reply_text, str) and tokenizer is not None:
                 out = max(1, _count(tokenizer, reply_text) or 1)
-            messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": value}]
+            messages = ([{"role": "system", "content": system}] if system else []) + [
+                {"role": "user", "content": value}
+            ]
             return PerfPrompt(messages, _count(tokenizer, (system or "") + value), out)
     return None  # a conversation without a human turn: nothing to send (vLLM skips these too)
 
 
 # ---- thinklens benchmarks --------------------------------------------------------------
 def benchmark_prompts(
-    name: str, *, dataset_path: str | None = None, limit: int | None = None,
-    tokenizer: Any = None, output_tokens: int | None = None,
+    name: str,
+    *,
+    dataset_path: str | None = None,
+    limit: int | None = None,
+    tokenizer: Any = None,
+    output_tokens: int | None = None,
 ) -> list[PerfPrompt]:
     """The prompts thinklens would send for benchmark `name` (real prompts, so the model
     writes real reasoning lengths)."""

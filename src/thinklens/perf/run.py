@@ -15,15 +15,15 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from .. import __version__
-from ..errors import RequestFailed
 from ..client import ChatClient, ClientPolicy
+from ..errors import RequestFailed
 from .config import LevelSpec, PerfConfig
 from .console import LevelProgress, print_results
 from .eventloop import new_event_loop, quiet_gc
@@ -88,8 +88,14 @@ class _Prompts:
             seed = cfg.seed * 1_000_003 + self._levels_built
             self._levels_built += 1
             prompts = await asyncio.to_thread(
-                random_prompts, self.tokenizer, self.needed(level), n_in, cfg.effective_output_tokens,
-                prefix_tokens=cfg.prefix_tokens, range_ratio=cfg.range_ratio, seed=seed,
+                random_prompts,
+                self.tokenizer,
+                self.needed(level),
+                n_in,
+                cfg.effective_output_tokens,
+                prefix_tokens=cfg.prefix_tokens,
+                range_ratio=cfg.range_ratio,
+                seed=seed,
             )
             return PromptPool(prompts)
         if self._shared is None:
@@ -102,7 +108,10 @@ class _Prompts:
             prompts = file_prompts(cfg.dataset_path, tokenizer=self.tokenizer, output_tokens=cfg.output_tokens)  # type: ignore[arg-type]
         else:
             prompts = benchmark_prompts(
-                cfg.dataset, dataset_path=cfg.dataset_path, limit=cfg.num_prompts, tokenizer=self.tokenizer,
+                cfg.dataset,
+                dataset_path=cfg.dataset_path,
+                limit=cfg.num_prompts,
+                tokenizer=self.tokenizer,
                 output_tokens=cfg.output_tokens,
             )
         return prompts[: cfg.num_prompts] if cfg.num_prompts else prompts
@@ -113,6 +122,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     token_counter = None
     if tokenizer is not None:
+
         def token_counter(text: str) -> int:
             return len(tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
 
@@ -194,16 +204,29 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
             console.print(_search_line(search_result))
         console.print(f"results: {config.output_dir}")
     return PerfResult(
-        out_dir=Path(config.output_dir), levels=_ordered(levels), records=records, summary=summary,
-        search=search_result, interrupted=interrupted, warnings=warnings, figures=figures,
+        out_dir=Path(config.output_dir),
+        levels=_ordered(levels),
+        records=records,
+        summary=summary,
+        search=search_result,
+        interrupted=interrupted,
+        warnings=warnings,
+        figures=figures,
     )
 
 
-def _summarize(config: PerfConfig, spec: LevelSpec, runner: LevelRunner, monitor: GeneratorMonitor,
-               pool: PromptPool) -> LevelSummary:
+def _summarize(
+    config: PerfConfig, spec: LevelSpec, runner: LevelRunner, monitor: GeneratorMonitor, pool: PromptPool
+) -> LevelSummary:
     summary = summarize_level(
-        runner.records, label=spec.label, mode=spec.mode, concurrency=spec.concurrency, rate=spec.rate,
-        input_tokens=spec.input_tokens, slo=config.slo, attainment_target=config.slo_attainment,
+        runner.records,
+        label=spec.label,
+        mode=spec.mode,
+        concurrency=spec.concurrency,
+        rate=spec.rate,
+        input_tokens=spec.input_tokens,
+        slo=config.slo,
+        attainment_target=config.slo_attainment,
     )
     gen, gen_warnings = monitor.report(len(runner.records), rate=spec.rate)
     summary.generator = gen
@@ -225,7 +248,11 @@ def _summarize(config: PerfConfig, spec: LevelSpec, runner: LevelRunner, monitor
             f"{'with the client tokenizer' if config.tokenizer else 'as streamed chunks (give --tokenizer)'}"
         )
     if ok and config.effective_output_tokens and (config.ignore_eos or config.speed_benchmark):
-        short = sum(1 for r in ok if (r.completion_tokens or 0) < (config.effective_output_tokens or 0) * (1 - config.range_ratio))
+        short = sum(
+            1
+            for r in ok
+            if (r.completion_tokens or 0) < (config.effective_output_tokens or 0) * (1 - config.range_ratio)
+        )
         if short:
             summary.warnings.append(
                 f"{short} requests produced fewer tokens than asked: the server may ignore ignore_eos"
@@ -245,6 +272,7 @@ def _level_line(s: LevelSummary) -> str:
 
 def _ordered(levels: list[LevelSummary]) -> list[LevelSummary]:
     """Levels by input length, then load (search probes run out of order)."""
+
     def key(lv: LevelSummary) -> tuple[float, float]:
         x = lv.concurrency if lv.mode == "closed" else lv.rate
         return (lv.input_tokens or 0, float(x) if x is not None else 0.0)
@@ -252,8 +280,14 @@ def _ordered(levels: list[LevelSummary]) -> list[LevelSummary]:
     return sorted(levels, key=key)
 
 
-def _summary_document(config: PerfConfig, levels: list[LevelSummary], search: dict[str, Any] | None,
-                      interrupted: bool, warnings: list[str], clock: dict[str, float]) -> dict[str, Any]:
+def _summary_document(
+    config: PerfConfig,
+    levels: list[LevelSummary],
+    search: dict[str, Any] | None,
+    interrupted: bool,
+    warnings: list[str],
+    clock: dict[str, float],
+) -> dict[str, Any]:
     return {
         "thinklens_version": __version__,
         "created_at": now_iso(),
@@ -279,12 +313,15 @@ async def _search(config: PerfConfig, run_level: Any) -> dict[str, Any]:
     max_x = config.search_max or DEFAULT_SEARCH_MAX[kind]
     if kind == "concurrency":
         start: float = config.concurrency[0] if config.concurrency else 1
+
         def spec(x: float) -> LevelSpec:
             return LevelSpec("closed", concurrency=int(x))
     else:
         start = config.rate[0] if config.rate and math.isfinite(config.rate[0]) else 1.0
+
         def spec(x: float) -> LevelSpec:
             return LevelSpec("open", concurrency=config.max_concurrency, rate=float(x))
+
     probes: list[dict[str, Any]] = []
     tried: dict[float, bool] = {}
 

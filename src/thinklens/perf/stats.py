@@ -138,9 +138,11 @@ def summarize_level(
     def per_request(attr: str) -> np.ndarray:
         return np.fromiter((v for r in ok if (v := getattr(r, attr)) is not None), dtype=float)
 
-    itl = np.concatenate([np.frombuffer(r.itl, dtype=float) for r in ok if len(r.itl)]) if any(
-        len(r.itl) for r in ok
-    ) else np.empty(0)
+    itl = (
+        np.concatenate([np.frombuffer(r.itl, dtype=float) for r in ok if len(r.itl)])
+        if any(len(r.itl) for r in ok)
+        else np.empty(0)
+    )
     metrics = {
         "ttft": distribution(per_request("ttft")),
         "ttfat": distribution(per_request("ttfat")),
@@ -167,7 +169,8 @@ def summarize_level(
         ),
         "input_tokens_client_mean": (
             sum(r.input_tokens for r in ok if r.input_tokens is not None) / n_in
-            if (n_in := sum(1 for r in ok if r.input_tokens is not None)) else None
+            if (n_in := sum(1 for r in ok if r.input_tokens is not None))
+            else None
         ),
         "completion_tokens_source": dict(sources),
         "itl_source": dict(itl_sources),

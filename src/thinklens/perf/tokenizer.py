@@ -77,9 +77,7 @@ def _load_cached(spec: str) -> Tokenizer:
             return _from_file(path / "tokenizer.json")
         if (path / "vocab.json").is_file() and (path / "merges.txt").is_file():
             return byte_level_bpe(path / "vocab.json", path / "merges.txt")
-        raise ConfigError(
-            f"--tokenizer {spec}: the folder has neither tokenizer.json nor vocab.json + merges.txt"
-        )
+        raise ConfigError(f"--tokenizer {spec}: the folder has neither tokenizer.json nor vocab.json + merges.txt")
     if spec.startswith((".", "/", "~")) or spec.count("/") != 1:
         raise ConfigError(f"--tokenizer {spec}: no such file or folder (and not a Hub id like Qwen/QwQ-32B)")
     return _from_hub(spec)
