@@ -258,7 +258,7 @@ def test_open_loop_poisson_sweep_with_cap_and_goodput(tmp_path, prompts_file):
         result = run_perf(cfg)
     by_label = {lv.label: lv for lv in result.levels}
     poisson, burst = by_label["rate=40"], by_label["rate=inf"]
-    assert poisson.requests_ok == burst.requests_ok == 80
+    assert poisson.requests_ok == burst.requests_ok == 80, (poisson.as_dict(), burst.as_dict())
     # 80 Poisson arrivals at 40/s span about 2 s
     assert 1.0 < poisson.duration < 3.5
     assert poisson.generator["arrival_lag_p50"] < 0.002 + poisson.generator["loop_lag_p99"]
@@ -532,3 +532,33 @@ def test_a_server_refusing_every_request_stops_the_run_with_a_clear_error(tmp_pa
         assert time.monotonic() - t0 < 10
     rows = (tmp_path / "out" / "requests.jsonl").read_text().splitlines()
     assert len(rows) >= 16 and json.loads(rows[0])["http_status"] == 400
+
+
+def test_duration_warmup_in_seconds_bursty_arrivals_and_two_replicas(tmp_path, prompts_file):
+    with (
+        MockServerProcess("--ttft", "0.01", "--tpot", "0.005", "--tokens", "4") as a,
+        MockServerProcess("--ttft", "0.01", "--tpot", "0.005", "--tokens", "4") as b,
+    ):
+        cfg = config(a.url, tmp_path / "out", prompts_file, rate=(40.0,), burstiness=0.5, duration=1.5,
+                     warmup=Warmup(seconds=0.5), output_tokens=4, ignore_eos=True)
+        result = run_perf(cfg.with_(urls=(a.url, b.url)))
+        served = [a.stats(records=False)["requests_total"], b.stats(records=False)["requests_total"]]
+    assert min(served) > 10  # both replicas took a share
+    rows = [json.loads(line) for line in (tmp_path / "out" / "requests.jsonl").read_text().splitlines()]
+    warm = [r for r in rows if r["phase"] == "warmup"]
+    measured = [r for r in rows if r["phase"] == "measure"]
+    assert warm and measured
+    assert max(r["scheduled"] for r in warm) < min(r["scheduled"] for r in measured)
+    # measured arrivals span the 1.5 s window (after the 0.5 s warm-up)
+    span = max(r["scheduled"] for r in measured) - min(r["scheduled"] for r in measured)
+    assert 1.0 < span <= 1.5
+    assert result.levels[0].requests_ok == len(measured)
+
+
+def test_without_holding_the_load_no_cooldown_requests_are_sent(tmp_path, prompts_file):
+    with MockServerProcess("--ttft", "0.01", "--tpot", "0.005", "--tokens", "4") as server:
+        run_perf(config(server.url, tmp_path / "out", prompts_file, concurrency=(4,), requests=10, hold_load=False,
+                        output_tokens=4, ignore_eos=True))
+        total = server.stats(records=False)["requests_total"]
+    rows = [json.loads(line) for line in (tmp_path / "out" / "requests.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in rows] == ["measure"] * 10 and total == 10

@@ -77,6 +77,7 @@ class LevelRunner:
         self.measure_in_flight = 0
         self.measure_done = 0
         self.measure_failed = 0
+        self.measure_repeats = 0  # measured requests whose prompt had been sent before
         self.t_level = 0.0
         self.window_start: float | None = None
         self.window_end: float | None = None  # --duration: when issuing measured requests stops
@@ -146,8 +147,6 @@ class LevelRunner:
         slot: asyncio.Semaphore | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
-        if phase == "measure":
-            self.measure_in_flight += 1
         trace = StreamTrace()
         now = loop.time()
         rec = RequestRecord(
@@ -256,6 +255,22 @@ class LevelRunner:
         if self.on_progress is not None:
             self.on_progress(self)
 
+    def _issue(self, phase: str) -> int:
+        """Count a request as issued the moment its phase is decided (not when its task
+        first runs): the level must not look finished while a measured request waits to start."""
+        index = self.issued
+        self.issued += 1
+        if phase == "measure":
+            self.measure_issued += 1
+            self.measure_in_flight += 1
+        return index
+
+    def _prompt(self, phase: str) -> PerfPrompt:
+        prompt = self.pool.next()
+        if phase == "measure" and self.pool.last_was_repeat:
+            self.measure_repeats += 1
+        return prompt
+
     def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -319,10 +334,8 @@ class LevelRunner:
             phase = self._phase_for(loop.time())
             if phase is None:
                 return
-            index = self.issued
-            self.issued += 1
-            self.measure_issued += phase == "measure"
-            await self._one(self.pool.next(), phase, index)
+            index = self._issue(phase)
+            await self._one(self._prompt(phase), phase, index)
 
     async def _open_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -343,10 +356,8 @@ class LevelRunner:
                     if slot is not None:
                         slot.release()
                     return
-                index = self.issued
-                self.issued += 1
-                self.measure_issued += phase == "measure"
-                task = self._spawn(self._one(self.pool.next(), phase, index, scheduled=None))
+                index = self._issue(phase)
+                task = self._spawn(self._one(self._prompt(phase), phase, index, scheduled=None))
                 if slot is not None:
                     task.add_done_callback(lambda _t: slot.release())  # type: ignore[union-attr]
                 else:
@@ -361,7 +372,5 @@ class LevelRunner:
             if phase is None:
                 return
             monitor.note_arrival(due, loop.time())
-            index = self.issued
-            self.issued += 1
-            self.measure_issued += phase == "measure"
-            self._spawn(self._one(self.pool.next(), phase, index, scheduled=due, slot=slot))
+            index = self._issue(phase)
+            self._spawn(self._one(self._prompt(phase), phase, index, scheduled=due, slot=slot))

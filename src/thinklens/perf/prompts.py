@@ -53,6 +53,11 @@ class PromptPool:
         return prompt
 
     @property
+    def last_was_repeat(self) -> bool:
+        """Whether the prompt just handed out had been sent before."""
+        return self.handed_out > len(self.prompts)
+
+    @property
     def reused(self) -> int:
         return max(0, self.handed_out - len(self.prompts))
 

@@ -77,7 +77,10 @@ class _Prompts:
         measured = cfg.requests_for(level)
         if measured is None:  # --duration: unknown in advance
             return cfg.num_prompts or 1000
+        # warm-up + the cool-down that holds the load while the last measured finish
         extra = (cfg.warmup.requests or 0) + (level.concurrency or 0) + 8
+        if level.mode == "open" and level.rate is not None and math.isfinite(level.rate):
+            extra += min(512, math.ceil(level.rate * 5))
         n = measured + extra
         return min(n, cfg.num_prompts) if cfg.num_prompts else n
 
@@ -231,15 +234,11 @@ def _summarize(
     gen, gen_warnings = monitor.report(len(runner.records), rate=spec.rate)
     summary.generator = gen
     summary.warnings.extend(gen_warnings)
-    if pool.reused and not config.uses_random_prompts:
+    if runner.measure_repeats:
+        what = "random prompts" if config.uses_random_prompts else "prompts"
         summary.warnings.append(
-            f"{pool.reused} prompts were sent more than once (the pool has {len(pool)}): a server with prefix "
-            "caching answers repeats faster"
-        )
-    elif pool.reused:
-        summary.warnings.append(
-            f"random prompts came round again {pool.reused} times (--num-prompts {len(pool)}): prefix caching may "
-            "flatter TTFT"
+            f"{runner.measure_repeats} measured requests reused {what} sent earlier (the pool has {len(pool)}; "
+            "raise --num-prompts): a server with prefix caching answers repeats faster"
         )
     ok = [r for r in runner.records if r.phase == "measure" and r.ok]
     if ok and any(r.tokens_source != "server" for r in ok):
