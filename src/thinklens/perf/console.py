@@ -26,6 +26,11 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def short_label(label: str) -> str:
+    """`concurrency=32,input=6144` -> `c=32 in=6144`: fits an 80-column terminal."""
+    return label.replace("concurrency=", "c=").replace(",input=", " in=")
+
+
 def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf: throughput") -> Table:
     table = Table(title=title, title_justify="left")
     cols = ["Level", "OK", "Failed", "Time s", "Req/s", "Out tok/s", "Total tok/s", "In flight"]
@@ -36,7 +41,7 @@ def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf
         table.add_column(col, justify="left" if col == "Level" else "right")
     for lv in levels:
         cells = [
-            lv.label,
+            short_label(lv.label),
             str(lv.requests_ok),
             f"[red]{lv.requests_failed}[/]" if lv.requests_failed else "0",
             _num(lv.duration, 1),
@@ -70,7 +75,7 @@ def latency_table(levels: list[LevelSummary], *, title: str = "thinklens perf: l
             if not d.get("n"):
                 continue
             table.add_row(
-                lv.label if first else "",
+                short_label(lv.label) if first else "",
                 name,
                 *(_ms(d.get(k)) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")),
                 end_section=False,

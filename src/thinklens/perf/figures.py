@@ -33,18 +33,27 @@ def _save(fig: "plt.Figure", out_dir: Path, name: str) -> list[Path]:
 
 def latency_vs_throughput(levels: list[LevelSummary], out_dir: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    x = [lv.output_throughput for lv in levels]
+    # One curve per prompt length (a speed-benchmark sweep): points of different lengths
+    # are not one load curve.
+    groups: dict[int | None, list[LevelSummary]] = {}
+    for lv in levels:
+        groups.setdefault(lv.input_tokens, []).append(lv)
     for ax, metric, title in zip(axes, ("ttft", "tpot", "e2e"), ("TTFT", "TPOT", "E2E latency")):
-        for key, style in (("p50", "o-"), ("p99", "s--")):
-            y = [(lv.metrics.get(metric) or {}).get(key) for lv in levels]
-            pts = [(a, b * 1e3) for a, b in zip(x, y) if b is not None]
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=key)
+        for n_in, group in groups.items():
+            suffix = "" if n_in is None else f" in={n_in}"
+            for key, style in (("p50", "o-"), ("p99", "s--")):
+                pts = [
+                    (lv.output_throughput, v * 1e3)
+                    for lv in group
+                    if (v := (lv.metrics.get(metric) or {}).get(key)) is not None
+                ]
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=key + suffix)
         for lv in levels:
             v = (lv.metrics.get(metric) or {}).get("p50")
             if v is not None:
                 ax.annotate(
-                    lv.label.replace("concurrency=", "c=").replace("rate=", "r="),
+                    lv.label.replace("concurrency=", "c=").replace("rate=", "r=").replace(",input=", " in="),
                     (lv.output_throughput, v * 1e3),
                     textcoords="offset points",
                     xytext=(4, 4),
@@ -91,6 +100,7 @@ def write_figures(
     levels: list[LevelSummary], records: dict[str, list[RequestRecord]], out_dir: str | Path
 ) -> list[Path]:
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = latency_vs_throughput(levels, out_dir)
     paths += _cdf(levels, records, "ttft", "TTFT", out_dir, "ttft_distribution")
     paths += _cdf(levels, records, "tpot", "TPOT", out_dir, "tpot_distribution")
