@@ -397,3 +397,12 @@ def test_search_bisects_between_the_last_pass_and_the_first_failure():
 
     result = asyncio.run(_search(rate_cfg, fake_rate))
     assert 3.3 / 1.05 <= result["best"] <= 3.3 < result["first_failing"] <= 3.3 * 1.05
+
+
+def test_tokenizer_defaults_to_a_hub_model_name_for_random_prompts():
+    assert PerfConfig(urls=URL, model="Qwen/QwQ-32B").effective_tokenizer == "Qwen/QwQ-32B"
+    assert PerfConfig(urls=URL, model="Qwen/QwQ-32B", tokenizer="/tok").effective_tokenizer == "/tok"
+    with pytest.raises(ConfigError, match="--tokenizer"):
+        PerfConfig(urls=URL, model="qwq")  # not a Hub id: cannot guess
+    files = PerfConfig(urls=URL, model="Qwen/QwQ-32B", dataset="file", dataset_path="p.jsonl")
+    assert files.effective_tokenizer is None  # prompts files need no tokenizer

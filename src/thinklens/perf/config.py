@@ -177,7 +177,7 @@ class PerfConfig:
         if self.num_prompts is not None and self.num_prompts < 1:
             raise bad("--num-prompts must be >= 1")
         if self.dataset in ("random", "speed_benchmark") or self.speed_benchmark:
-            if not self.tokenizer:
+            if not self.effective_tokenizer:
                 raise bad(
                     "random prompts of exact token length need the model's tokenizer: --tokenizer PATH_OR_HUB_ID "
                     "(a tokenizer.json, a folder with it or with vocab.json + merges.txt, or e.g. Qwen/QwQ-32B)"
@@ -214,6 +214,16 @@ class PerfConfig:
         if self.rate or self.search == "rate":
             return "open"
         return "closed"
+
+    @property
+    def effective_tokenizer(self) -> str | None:
+        """--tokenizer, else the model name when it reads as a Hub id (`Qwen/QwQ-32B`), as
+        `vllm bench serve` does; needed for random prompts, optional otherwise."""
+        if self.tokenizer:
+            return self.tokenizer
+        if self.uses_random_prompts and self.model.count("/") == 1 and not self.model.startswith((".", "/")):
+            return self.model
+        return None
 
     @property
     def effective_input_tokens(self) -> tuple[int, ...]:
@@ -298,7 +308,7 @@ class PerfConfig:
             "output_tokens": self.effective_output_tokens,
             "prefix_tokens": self.prefix_tokens,
             "range_ratio": self.range_ratio,
-            "tokenizer": self.tokenizer,
+            "tokenizer": self.effective_tokenizer,
             "ignore_eos": bool(self.request_params(None).get("ignore_eos")),
             "temperature": self.temperature,
             "top_p": self.top_p,

@@ -122,7 +122,7 @@ class _Prompts:
 
 async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> PerfResult:
     console = console or Console(stderr=True)
-    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
+    tokenizer = load_tokenizer(config.effective_tokenizer) if config.effective_tokenizer else None
     token_counter = None
     if tokenizer is not None:
 
@@ -244,7 +244,7 @@ def _summarize(
     if ok and any(r.tokens_source != "server" for r in ok):
         summary.warnings.append(
             "the server reported no usage for some requests: their completion tokens were counted "
-            f"{'with the client tokenizer' if config.tokenizer else 'as streamed chunks (give --tokenizer)'}"
+            f"{'with the client tokenizer' if config.effective_tokenizer else 'as streamed chunks (give --tokenizer)'}"
         )
     if ok and config.effective_output_tokens and (config.ignore_eos or config.speed_benchmark):
         short = sum(
