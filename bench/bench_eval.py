@@ -61,7 +61,12 @@ def run_eval(url: str, out: Path, concurrency: int, limit: int, n: int, extra: l
     if proc.returncode not in (0, 1):
         raise SystemExit(f"eval failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.returncode
+    import sqlite3
+
+    conn = sqlite3.connect(out / "run.sqlite")
+    history = json.loads(conn.execute("SELECT value FROM meta WHERE key='history'").fetchone()[0])
+    conn.close()
+    return wall, cpu, proc.returncode, history[-1]["request_seconds"]
 
 
 def server_stats(url: str) -> dict:
@@ -82,25 +87,29 @@ def main() -> None:
         raise SystemExit(f"needs MATH-500 at {shared_data_dir()} (set THINKLENS_SHARED_DATA)")
     total = args.samples * args.n
     print(f"{total} samples, server: TTFT {TTFT}s + {TOKENS} tokens x {TPOT}s = {PER_REQUEST}s per request")
-    print(f"{'concurrency':>11} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'CPU s':>7} {'CPU s/1000':>10} {'max in flight':>13}")
+    print("wall = the whole `thinklens eval` process (start-up, dataset, requests, grading, report);")
+    print("requests = first request sent -> last response received")
+    print(f"{'concurrency':>11} {'wall s':>8} {'requests s':>10} {'ideal s':>8} {'ratio':>6} {'req ratio':>9} "
+          f"{'CPU s':>7} {'CPU s/1000':>10} {'max in flight':>13}")
     clean_wall = {}
     with tempfile.TemporaryDirectory() as tmp:
         for c in args.concurrency:
             server, url = start_server([])
             try:
-                wall, cpu, _ = run_eval(url, Path(tmp) / f"c{c}", c, args.samples, args.n, [])
+                wall, cpu, _, req_s = run_eval(url, Path(tmp) / f"c{c}", c, args.samples, args.n, [])
                 stats = server_stats(url)
             finally:
                 server.kill()
             ideal = total / c * PER_REQUEST
             clean_wall[c] = wall
-            print(f"{c:>11} {wall:>8.2f} {ideal:>8.2f} {wall / ideal:>6.3f} {cpu:>7.2f} {cpu / total * 1000:>10.2f} "
+            print(f"{c:>11} {wall:>8.2f} {req_s:>10.2f} {ideal:>8.2f} {wall / ideal:>6.3f} {req_s / ideal:>9.3f} "
+                  f"{cpu:>7.2f} {cpu / total * 1000:>10.2f} "
                   f"{stats.get('max_in_flight', '?'):>13}")
         if not args.no_stall:
             c = args.concurrency[0]
             server, url = start_server(["--fault-rate", "0.1", "--faults", "stall", "--stall-seconds", "3600", "--seed", "7"])
             try:
-                wall, cpu, rc = run_eval(url, Path(tmp) / "stall", c, args.samples, args.n,
+                wall, cpu, rc, _ = run_eval(url, Path(tmp) / "stall", c, args.samples, args.n,
                                          ["--timeout-idle", "10", "--retry-backoff", "0.5", "--max-retries", "8"])
             finally:
                 server.kill()

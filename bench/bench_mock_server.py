@@ -10,7 +10,9 @@ token event as it arrives.  Printed per level:
 - client token lateness p50/p99: arrival of token i at the client minus
   (client send time + ttft + i * tpot), i.e. what a load tester would see;
 - client TTFT error p50/p99 (measured TTFT minus the configured ttft);
-- the server's CPU use (share of its one core) during the level.
+- the server's CPU use (share of its one core) during the level, and the
+  client's (per client core: near 100 % means the client, not the server, is
+  the limit of the client-side figures).
 
     PYTHONPATH=src python bench/bench_mock_server.py                 # ttft 0.2 s, tpot 5 ms, 200 tokens
     PYTHONPATH=src python bench/bench_mock_server.py --levels 1 32 256 512 --client-cores 1 2 3
@@ -86,7 +88,9 @@ async def _client(url: str, concurrency: int, requests: int, ttft: float, tpot: 
 def _client_process(core: int | None, url, concurrency, requests, ttft, tpot, tokens, out: mp.Queue) -> None:
     if core is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
-    out.put(asyncio.run(_client(url, concurrency, requests, ttft, tpot, tokens)))
+    cpu = time.process_time()
+    ttft_errors, lateness, counts = asyncio.run(_client(url, concurrency, requests, ttft, tpot, tokens))
+    out.put((ttft_errors, lateness, counts, time.process_time() - cpu))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -130,9 +134,9 @@ def main() -> int:
         url = base + "/chat/completions"
         print(f"mock-server on core {args.server_core}, client on cores {args.client_cores}; "
               f"ttft {args.ttft * 1e3:g} ms, tpot {args.tpot * 1e3:g} ms, {args.tokens} tokens/request")
-        print(f"{'conc':>5} {'reqs':>5} {'wall s':>7} {'srv cpu':>7} | {'server write lateness ms':^26} | "
+        print(f"{'conc':>5} {'reqs':>5} {'wall s':>7} {'srv cpu':>7} {'cli cpu':>7} | {'server write lateness ms':^26} | "
               f"{'client token lateness ms':^24} | {'client TTFT err ms':^19} | tokens")
-        print(f"{'':>5} {'':>5} {'':>7} {'':>7} | {'p50':>8} {'p99':>8} {'max':>8} | {'p50':>7} {'p99':>7} {'max':>8} |"
+        print(f"{'':>5} {'':>5} {'':>7} {'':>7} {'':>7} | {'p50':>8} {'p99':>8} {'max':>8} | {'p50':>7} {'p99':>7} {'max':>8} |"
               f" {'p50':>9} {'p99':>9} |")
         for conc in args.levels:
             requests = conc * args.rounds
@@ -153,12 +157,13 @@ def main() -> int:
                 p.join()
             wall = time.monotonic() - t0
             cpu = (_cpu_seconds(server.pid) - cpu0) / wall
+            client_cpu = sum(r[3] for r in results) / wall / len(results)
             ttft_err = sorted(x for r in results for x in r[0])
             late = sorted(x for r in results for x in r[1])
             counts = [c for r in results for c in r[2]]
             srv = _get(root + "/stats?records=0")["lateness"]
             ok = all(c == args.tokens for c in counts)
-            print(f"{conc:>5} {requests:>5} {wall:>7.2f} {cpu:>7.0%} | {srv['p50'] * 1e3:>8.3f} {srv['p99'] * 1e3:>8.3f} "
+            print(f"{conc:>5} {requests:>5} {wall:>7.2f} {cpu:>7.0%} {client_cpu:>7.0%} | {srv['p50'] * 1e3:>8.3f} {srv['p99'] * 1e3:>8.3f} "
                   f"{srv['max'] * 1e3:>8.2f} | {_pct(late, .5) * 1e3:>7.3f} {_pct(late, .99) * 1e3:>7.3f} "
                   f"{late[-1] * 1e3:>8.2f} | {_pct(ttft_err, .5) * 1e3:>9.3f} {_pct(ttft_err, .99) * 1e3:>9.3f} | "
                   f"{'all ' + str(args.tokens) if ok else 'MISMATCH ' + str(sorted(set(counts)))}")

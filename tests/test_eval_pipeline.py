@@ -42,7 +42,7 @@ def _config(url: str, out: Path, **kw) -> TaskConfig:
         api_url=url, model="DeepSeek-R1-Distill-Qwen-32B", eval_type="service", datasets=["math_500"],
         dataset_args={"math_500": {"dataset_id": str(MATH500), "few_shot_num": 0}},
         eval_batch_size=32, generation_config={"max_tokens": 32000, "temperature": 0.6, "top_p": 0.95},
-        output=str(out), progress=False, retry_backoff=0.01,
+        output=str(out), progress=False, retry_backoff=0.01, grading_timeout=60,
     )
     base.update(kw)
     return TaskConfig(**base)

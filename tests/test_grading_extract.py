@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from thinklens.grading import extract_answer, split_reasoning
+from thinklens.client.reasoning import split_reasoning
+from thinklens.grading import extract_answer
 from thinklens.grading.extract import find_answer, find_boxed
 
 
@@ -42,6 +43,7 @@ def test_math_answer_found(text: str, expected: str) -> None:
         r"we try \boxed{\frac{14}{3",  # cut off inside the box
         "We find $x = 3$. Next we check the other case, where",
         "2 + 2 = 4 and so",
+        r"put your final answer within \boxed{}",
     ],
 )
 def test_math_no_answer(text: str) -> None:
@@ -130,8 +132,10 @@ def test_find_boxed_skips_unclosed_and_nested() -> None:
     ],
 )
 def test_split_reasoning(text: str, reasoning: str, content: str, source: str) -> None:
-    assert split_reasoning(text) == (reasoning, content, source)
+    s = split_reasoning(text)
+    assert (s.reasoning, s.content, s.source) == (reasoning, content, source)
 
 
 def test_split_reasoning_custom_tags() -> None:
-    assert split_reasoning("<reason>r</reason>c", tags=(("<reason>", "</reason>"),)) == ("r", "c", "think_tags")
+    s = split_reasoning("<reason>r</reason>c", tags=(("<reason>", "</reason>"),))
+    assert (s.reasoning, s.content, s.source) == ("r", "c", "think_tags")

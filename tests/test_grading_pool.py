@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -162,6 +163,10 @@ def test_lifecycle() -> None:
     with pytest.raises(ValueError):
         GradingPool(workers=1, timeout=0)
     p = GradingPool(workers=1, timeout=5)
+    assert p.worker_pids() == [None]  # workers start lazily, on the first item that needs one
+    threading.Thread(target=p.wait_ready, daemon=True).start()
+    while p._slots[0].process is None:
+        time.sleep(0.01)
     proc = p._slots[0].process
     start = time.perf_counter()
     p.close()  # while the worker is still starting

@@ -42,10 +42,10 @@ def test_ttft_and_tpot_at_concurrency_one(timed_server):
     for rec in records:
         assert rec.first_token_due == pytest.approx(rec.received + TTFT)
         assert rec.last_write - rec.received >= TTFT + (TOKENS - 1) * TPOT
-    assert errors[0] >= 0 and errors[0] < 0.0015 and errors[2] < 0.004
-    # What the client saw: HTTP adds well under a millisecond on loopback.
+    assert errors[0] >= 0 and errors[0] < 0.002 and errors[2] < 0.005
+    # What the client saw: HTTP on loopback adds about a millisecond (more on a busy machine).
     client = sorted(r.ttft - TTFT for r in results)
-    assert client[0] >= 0 and client[0] < 0.003 and client[2] < 0.008
+    assert client[0] >= 0 and client[0] < 0.005 and client[2] < 0.015
     for r in results:
         times = [e.t - r.sent_at for e in r.token_events()]
         assert len(times) == TOKENS
@@ -77,39 +77,70 @@ def test_concurrent_streams_all_on_schedule_and_counted(timed_server):
 
 
 def test_timing_records_mark_the_first_answer_token():
-    config = MockServerConfig(tokens=5, reasoning_tokens=10, ttft=0.02, tpot=0.005, record_timings=True)
+    config = MockServerConfig(tokens=3, reasoning_tokens=4, ttft=0.02, tpot=0.05, record_timings=True)
     with run_mock_server(config) as srv:
         run_many(srv, [BODY])
         rec = srv.stats().records[0]
-    # The answer starts with token 10: due 10 tpot after the first token.
-    assert rec.first_answer_token - rec.first_token == pytest.approx(10 * 0.005, abs=0.003)
-    assert rec.first_answer_token >= rec.received + 0.02 + 10 * 0.005
+    # The answer starts with token 4: written after its due time and before token 5's.
+    answer_due = rec.received + 0.02 + 4 * 0.05
+    assert answer_due <= rec.first_answer_token < answer_due + 0.05
+    assert rec.first_token < rec.first_answer_token < rec.last_write
 
 
 class _RecordingTransport:
-    def __init__(self) -> None:
+    def __init__(self, broken: bool = False) -> None:
         self.writes: list[bytes] = []
+        self.broken = broken
+        self.aborted = False
 
     def is_closing(self) -> bool:
-        return False
+        return self.aborted
 
     def write(self, data: bytes) -> None:
+        if self.broken:
+            raise RuntimeError("boom")
         self.writes.append(data)
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def _job(loop, transport, first_due: float, tokens: int = 10) -> StreamJob:
+    return StreamJob(
+        loop=loop, transport=transport, chunked=True,
+        encoder=ChunkEncoder("chatcmpl-x", 0, "m", 1, "reasoning_content"), texts=[f" t{i}" for i in range(tokens)],
+        field_split=0, answer_start=0, n=1, finish_reason="stop", usage_event=None, first_due=first_due, tpot=0.01,
+        tokens_per_chunk=1, fault=None, fault_step=0, stall_seconds=0.0, lateness=LatenessHistogram(),
+        timing=RequestTiming(id="chatcmpl-x", stream=True), on_fault=lambda kind: None,
+    )
+
+
+def test_one_broken_stream_does_not_stop_the_others():
+    from time import monotonic
+
+    from thinklens.mock_server.stream import Ticker
+
+    loop = asyncio.new_event_loop()
+    try:
+        ticker = Ticker(loop, quantum=0.0001)
+        good, bad = _RecordingTransport(), _RecordingTransport(broken=True)
+        start = monotonic() + 0.01
+        jobs = [_job(loop, bad, start, tokens=3), _job(loop, good, start, tokens=3)]
+        for job in jobs:
+            job.begin(ticker)
+        outcomes = loop.run_until_complete(asyncio.wait_for(asyncio.gather(*(j.done for j in jobs)), 5))
+    finally:
+        loop.close()
+    assert outcomes == ["error", "ok"] and bad.aborted
+    assert b"data: [DONE]" in good.writes[-1]
 
 
 def test_a_late_wake_up_coalesces_due_tokens_into_one_write_with_one_event_each():
     loop = asyncio.new_event_loop()
     try:
         transport = _RecordingTransport()
-        texts = [f" t{i}" for i in range(10)]
-        timing = RequestTiming(id="chatcmpl-x", stream=True)
-        job = StreamJob(
-            loop=loop, transport=transport, chunked=True,
-            encoder=ChunkEncoder("chatcmpl-x", 0, "m", 1, "reasoning_content"), texts=texts, field_split=0,
-            answer_start=0, n=1, finish_reason="stop", usage_event=None, first_due=100.0, tpot=0.01,
-            tokens_per_chunk=1, fault=None, fault_step=0, stall_seconds=0.0, lateness=LatenessHistogram(),
-            timing=timing, on_fault=lambda kind: None,
-        )
+        job = _job(loop, transport, first_due=100.0)
+        timing = job._timing
         assert job.fire(99.0) == 100.0  # nothing due yet: come back at the due time
         assert transport.writes == []
         following = job.fire(100.035)  # the loop was late: tokens 0..3 are due
@@ -123,3 +154,12 @@ def test_a_late_wake_up_coalesces_due_tokens_into_one_write_with_one_event_each(
         assert transport.writes[-1].endswith(b"data: [DONE]\n\n\r\n")
     finally:
         loop.close()
+
+
+def test_hundreds_of_concurrent_streams():
+    config = MockServerConfig(tokens=5, ttft=0.5, tpot=0.01)
+    with run_mock_server(config) as srv:
+        results = run_many(srv, [BODY] * 300)
+        stats = srv.stats()
+    assert all(r.done and len(r.token_events()) == 5 for r in results)
+    assert stats.max_in_flight == 300 and stats.outcomes == {"ok": 300}

@@ -31,6 +31,16 @@ def test_tokenize_is_lossless(text):
     assert count_tokens(text) == len(tokenize(text))
 
 
+def test_count_tokens_matches_tokenize_on_random_text():
+    import random
+
+    rng = random.Random(5)
+    alphabet = ["a", "Zq", " ", "  ", "\n", "\t", "7", ".", "{", "\\", "é", "你", "_", "\u00a0"]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert count_tokens(text) == len(tokenize(text)), repr(text)
+
+
 def test_tokenize_rules():
     assert tokenize(" x = \\frac{12}{5}.") == [" x", " =", " \\", "frac", "{", "1", "2", "}", "{", "5", "}", "."]
     assert tokenize("end  ") == ["end", "  "]  # trailing whitespace is a token of its own

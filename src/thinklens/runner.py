@@ -45,6 +45,7 @@ class RunResult:
     report: Report
     requests_sent: int
     failed: int
+    request_seconds: float = 0.0  # first request sent -> last response received
 
 
 def run_task(task_config: TaskConfig | dict[str, Any], **overrides: Any) -> RunResult:
@@ -122,7 +123,14 @@ class Runner:
             try:
                 graders = {it.key: it.grader for it in items}
                 await self._grade_stored(store, pool, graders)
-                sent, failed = await self._execute(todo, backend, store, pool) if backend else (0, 0)
+                t0 = time.time()
+                sent, failed, request_seconds = (
+                    await self._execute(todo, backend, store, pool) if backend else (0, 0, 0.0)
+                )
+                history = store.get_meta("history", [])
+                history.append({"started_at": t0, "ended_at": time.time(), "requests": sent, "failed": failed,
+                                "request_seconds": round(request_seconds, 3)})
+                store.set_meta("history", history)
                 report = await build_report(store, config, [it.key for it in items], benchmarks, pool)
             finally:
                 pool.close()
@@ -135,7 +143,7 @@ class Runner:
                     f"[yellow]{failed} request(s) failed after retries[/]: stored as errors, excluded from "
                     "accuracy; run the same command again to retry only those."
                 )
-            return RunResult(self.run_dir, report, sent, failed)
+            return RunResult(self.run_dir, report, sent, failed, request_seconds)
         finally:
             store.close()
 
@@ -165,9 +173,9 @@ class Runner:
 
     async def _execute(
         self, todo: list[WorkItem], backend: Backend, store: RunStore, pool: GradingPool
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, float]:
         if not todo:
-            return 0, 0
+            return 0, 0, 0.0
         queue: Iterator[WorkItem] = iter(todo)
         grading: set[asyncio.Task[None]] = set()
         failed = 0
@@ -192,10 +200,12 @@ class Runner:
                     progress.advance(error=not gen.ok)
 
             workers = min(self.config.eval_batch_size, len(todo))
+            started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(workers)))
+            request_seconds = time.perf_counter() - started
             if grading:
                 await asyncio.gather(*list(grading))
-        return len(todo), failed
+        return len(todo), failed, request_seconds
 
 
 def _stored_keys(run_dir: Path) -> set[str]:

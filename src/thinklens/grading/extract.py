@@ -74,8 +74,8 @@ def find_boxed(text: str) -> list[tuple[int, int, str]]:
             i += 1
         if i < len(text) and text[i] == "{":
             close = pairs.get(i)
-            if close is None:
-                continue  # cut off inside the box
+            if close is None or not text[i + 1 : close].strip():
+                continue  # cut off inside the box, or an empty box (a template, not an answer)
             boxes.append((m.start(), close + 1, text[i + 1 : close]))
         else:
             # "\boxed 5": the argument is the next token
@@ -141,7 +141,8 @@ def _math_envs(text: str) -> list[tuple[int, int, str]]:
 # "final answer" anchors are the strongest; "answer is" / "answer:" next.  The last anchor
 # in the response wins.  `####` is GSM8K's own answer marker.
 _ANSWER_ANCHOR_RE = re.compile(
-    r"(?:\bfinal\s+answer\b(?:\s*(?:is\b|:|=|\*\*))*"
+    r"(?:\bfinal\s+answer\b(?:[ \t]*(?:is\b|:|=|\*\*))+"
+    r"|^[ \t#*]*final\s+answer[ \t]*$"
     r"|\banswer\s*(?:\*\*)?\s*(?:is\b|:|=)(?:\s*(?:\*\*|:))*"
     r"|^[ \t]*####)",
     re.IGNORECASE | re.MULTILINE,

@@ -58,7 +58,9 @@ class _Slot:
         self.conn: Any = None
         self.ready = False
         self.ready_event = threading.Event()  # set while the current worker is ready
-        self.start_process()
+        self.lock = threading.Lock()
+        # Started on the first item that needs it: runs whose answers all take the quick
+        # path in the caller never pay the ~2 s of CPU a worker spends importing sympy.
         self.thread = threading.Thread(target=self.run, name=f"thinklens-grader-{index}", daemon=True)
         self.thread.start()
 
@@ -79,8 +81,11 @@ class _Slot:
     def wait_ready(self) -> bool:
         if self.ready:
             return True
+        conn = self.conn  # close() may kill the worker meanwhile and clear self.conn
+        if conn is None:
+            return False
         try:
-            if self.conn.poll(_STARTUP_TIMEOUT) and self.conn.recv() == READY:
+            if conn.poll(_STARTUP_TIMEOUT) and conn.recv() == READY:
                 self.ready = True
                 self.ready_event.set()
                 return True
@@ -108,15 +113,15 @@ class _Slot:
         self.pool.restarts += 1
 
     def ensure_worker(self) -> None:
-        if self.process is None and not self.pool._closed:
-            self.start_process()
-        if self.process is not None and not self.ready:
-            self.wait_ready()
+        with self.lock:
+            if self.process is None and not self.pool._closed:
+                self.start_process()
+            if self.process is not None and not self.ready:
+                self.wait_ready()
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> None:
         jobs = self.pool._jobs
-        self.ensure_worker()  # import in the background as soon as the pool exists
         while True:
             job = jobs.get()
             if job is None:
@@ -239,6 +244,9 @@ class GradingPool:
 
         Also after a worker was replaced: the replacement imports sympy before it is ready.
         """
+        for slot in self._slots:  # start the lazy workers, importing in parallel
+            if slot.process is None:
+                threading.Thread(target=slot.ensure_worker, daemon=True).start()
         deadline = time.monotonic() + timeout
         return all(s.ready_event.wait(max(0.0, deadline - time.monotonic())) for s in self._slots)
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.http import HttpVersion11
 
 from .config import MockServerConfig
-from .faults import FaultInjector
+from .faults import FaultDraw, FaultInjector
 from .plan import OutputPlan, RenderedOutput, plan_output, render
 from .replay import ReplayIndex, load_replay_files
 from .request import BadRequest, ChatRequest, parse_chat_request
@@ -48,7 +48,7 @@ class MockServerState:
     @property
     def ticker(self) -> Ticker:
         if self._ticker is None:  # made on the server's loop, at the first stream
-            self._ticker = Ticker(asyncio.get_running_loop())
+            self._ticker = Ticker(asyncio.get_running_loop(), self.config.timer_quantum)
         return self._ticker
 
     def next_id(self) -> str:
@@ -162,6 +162,9 @@ class Handlers:
             else:
                 outcome, response = await self._complete(request, req, plan, output, draw, timing, received)
             return response
+        except ConnectionError:  # the client left before the headers could be written
+            outcome = "client_disconnected"
+            return web.Response(status=499)
         except asyncio.CancelledError:
             outcome = "shutdown"
             raise
@@ -169,7 +172,7 @@ class Handlers:
             stats.end(outcome, timing)
 
     async def _stream(self, request: web.Request, req: ChatRequest, plan: OutputPlan, output: RenderedOutput,
-                      draw, timing: RequestTiming, received: float) -> tuple[str, web.StreamResponse]:
+                      draw: FaultDraw, timing: RequestTiming, received: float) -> tuple[str, web.StreamResponse]:
         state = self.state
         config = state.config
         loop = asyncio.get_running_loop()
@@ -221,13 +224,13 @@ class Handlers:
                 return False
 
     async def _complete(self, request: web.Request, req: ChatRequest, plan: OutputPlan, output: RenderedOutput,
-                        draw, timing: RequestTiming, received: float) -> tuple[str, web.StreamResponse]:
+                        draw: FaultDraw, timing: RequestTiming, received: float) -> tuple[str, web.StreamResponse]:
         """Non-streaming: the whole answer at the time its last token is generated."""
         state = self.state
         config = state.config
         tokens = len(output.texts)
         due = received + config.ttft + max(tokens - 1, 0) * config.tpot
-        timing.first_token_due = received + config.ttft
+        timing.first_token_due = due  # nothing reaches the client before the whole answer
         if draw.kind == "stall":
             state.stats.fault("stall")
             due += config.stall_seconds

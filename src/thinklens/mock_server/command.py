@@ -61,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     timing.add_argument("--ttft", type=_seconds, default=0.0, help="seconds before the first token (0.2, 200ms)")
     timing.add_argument("--tpot", type=_seconds, default=0.0, help="seconds between tokens (0.005, 5ms)")
     timing.add_argument("--tokens-per-chunk", type=int, default=1, help="tokens per SSE event (default 1)")
+    timing.add_argument("--timer-quantum", type=_seconds, default=MockServerConfig.timer_quantum,
+                        help="wake-up grid in seconds (default 100us; 0: wake at each due time exactly)")
 
     faults = p.add_argument_group("fault injection")
     faults.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0..1)")
@@ -85,7 +87,7 @@ def config_from_args(args: argparse.Namespace) -> MockServerConfig:
         unmatched_content=args.unmatched_content, unmatched_reasoning=args.unmatched_reasoning,
         tokens=args.tokens, reasoning_tokens=args.reasoning_tokens, answer=args.answer,
         reasoning_format=args.reasoning_format, reasoning_field=args.reasoning_field,
-        ttft=args.ttft, tpot=args.tpot, tokens_per_chunk=args.tokens_per_chunk,
+        ttft=args.ttft, tpot=args.tpot, tokens_per_chunk=args.tokens_per_chunk, timer_quantum=args.timer_quantum,
         fault_rate=args.fault_rate, faults=tuple(f for f in args.faults.split(",") if f.strip()),
         seed=args.seed, retry_after=args.retry_after, stall_seconds=args.stall_seconds,
         record_timings=args.record_timings, quiet=args.quiet, access_log=args.access_log,

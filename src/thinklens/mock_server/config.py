@@ -58,6 +58,9 @@ class MockServerConfig:
     ttft: float = 0.0  # seconds from arrival to the first token
     tpot: float = 0.0  # seconds between tokens
     tokens_per_chunk: int = 1  # tokens per SSE event (vLLM --stream-interval style)
+    # Wake-ups happen on a grid of this many seconds: one wake-up serves every stream
+    # due within it (less CPU at high concurrency, at most this much added lateness).
+    timer_quantum: float = 0.0001
 
     # fault injection: the k-th valid chat request gets the k-th draw of Random(seed)
     fault_rate: float = 0.0
@@ -89,6 +92,8 @@ class MockServerConfig:
                 raise bad(f"{name} must be a non-negative integer, got {value!r}")
         if not isinstance(self.tokens_per_chunk, int) or self.tokens_per_chunk < 1:
             raise bad(f"tokens_per_chunk must be >= 1, got {self.tokens_per_chunk!r}")
+        if not isinstance(self.timer_quantum, (int, float)) or not (0 <= self.timer_quantum <= 0.01):
+            raise bad(f"timer_quantum must be between 0 and 0.01 seconds, got {self.timer_quantum!r}")
         for name in ("ttft", "tpot", "retry_after", "stall_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:

@@ -9,7 +9,7 @@ millisecond, that error is too large.  The fix: wait with `select()` on the
 epoll descriptor itself (select takes microseconds, and an epoll fd becomes
 readable as soon as any registered socket has an event), then harvest the
 events with a non-blocking `epoll_wait`.  One more syscall per loop iteration,
-no busy waiting.  The thread's timer slack is also lowered from 50 µs to 1 µs.
+no busy waiting.  The loop thread's timer slack is also lowered from 50 µs to 1 µs.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ else:  # pragma: no cover - macOS/Windows: the default selector
 
 
 def new_precise_event_loop() -> asyncio.AbstractEventLoop:
-    """A SelectorEventLoop with microsecond timers where the platform allows it."""
-    lower_timer_slack()
-    import os
-    if PreciseEpollSelector is None or os.environ.get("MOCK_PLAIN_LOOP"):
+    """A SelectorEventLoop with microsecond timers where the platform allows it.
+
+    Call `lower_timer_slack()` in the thread that will run it."""
+    if PreciseEpollSelector is None:
         return asyncio.new_event_loop()
     return asyncio.SelectorEventLoop(PreciseEpollSelector())

@@ -23,6 +23,21 @@ _BACKLOG = 4096  # hundreds of clients connect at once in load tests: never drop
 _SHUTDOWN_TIMEOUT = 1.0
 
 
+def raise_open_file_limit() -> None:
+    """Thousands of concurrent streams need thousands of sockets: lift the soft limit
+    on open files to the hard limit (harmless, and a no-op where it is already)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY:
+            hard = 1 << 20
+        if soft != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - non-Unix or locked down
+        pass
+
+
 def _url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
@@ -107,6 +122,7 @@ def start_mock_server(config: MockServerConfig | None = None, **options: Any) ->
     if options:
         config = config.with_(**options)
     app = create_app(config)  # replay files load here: a ConfigError reaches the caller
+    raise_open_file_limit()
     ready: concurrent.futures.Future = concurrent.futures.Future()
     loop = new_precise_event_loop()
 
@@ -148,10 +164,12 @@ def serve(config: MockServerConfig) -> int:
     are accepted, so a parent process started with `--port 0` can read the port.
     """
     app = create_app(config)
+    raise_open_file_limit()
     if not config.quiet:
         print(app[STATE_KEY].describe(), file=sys.stderr, flush=True)
 
     async def main() -> None:
+        lower_timer_slack()
         runner, host, port = await _start_site(app, config)
         print(f"listening on {_url(host, port)}/v1", flush=True)
         stop = asyncio.Event()

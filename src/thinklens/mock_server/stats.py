@@ -33,7 +33,9 @@ class RequestTiming:
     finish_reason: str | None = None
     received: float = 0.0  # handler start, the origin of the schedule
     received_wall: float = 0.0  # time.time() at the same instant
-    first_token_due: float | None = None  # received + ttft (+ (tokens_per_chunk-1) * tpot)
+    # When the first token was due to be written: received + ttft (+ (tokens_per_chunk-1) * tpot);
+    # non-streaming: when the whole answer was due (received + ttft + (tokens-1) * tpot).
+    first_token_due: float | None = None
     first_token: float | None = None  # write of the first reasoning-or-answer token
     first_answer_token: float | None = None  # write of the first answer (content) token
     last_write: float | None = None  # write of the last byte of the body (before the chunked EOF)
@@ -104,7 +106,7 @@ class ServerStats:
 
     outcomes: how each finished chat request ended: "ok", "bad_request", a fault
     kind ("429", "500", "reset", "stall", "malformed"), "client_disconnected"
-    (the client went away first) or "shutdown".  faults: faults injected so far
+    (the client went away first), "shutdown", or "error" (a bug: logged).  faults: faults injected so far
     (a stalled stream counts here as soon as it goes silent).  unmatched: replay
     requests that matched no record and got the fallback answer.
     """

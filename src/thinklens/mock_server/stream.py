@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import math
 import socket
 import struct
@@ -29,9 +30,13 @@ from typing import Callable
 from .sse import DONE, ChunkEncoder
 from .stats import LatenessHistogram, RequestTiming
 
+_log = logging.getLogger(__name__)
+
 # Wake at least this often, even with nothing due, to notice a client that left
 # during a long TTFT or a stall.
 _WATCHDOG = 1.0
+# Longest run of writes before the event loop gets to read sockets again (overload).
+_TICK_BUDGET = 0.002
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
@@ -51,11 +56,13 @@ class Ticker:
 
     The heap holds (due, seq, job) tuples: compared in C, unlike TimerHandles.
     After each job the clock is read again, so jobs that fall due while others
-    are written go out in the same pass.
+    are written go out in the same pass (for at most _TICK_BUDGET: an overloaded
+    server still reads new requests).
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, quantum: float = 0.0) -> None:
         self._loop = loop
+        self._quantum = quantum
         self._heap: list[tuple[float, int, StreamJob]] = []
         self._seq = itertools.count()
         self._handle: asyncio.TimerHandle | None = None
@@ -66,30 +73,44 @@ class Ticker:
 
     def schedule(self, when: float, job: "StreamJob") -> None:
         heapq.heappush(self._heap, (when, next(self._seq), job))
-        if when < self._armed_at:
-            self._arm(when)
+        wake = self._grid(when)
+        if wake < self._armed_at:
+            self._arm(wake)
 
-    def _arm(self, when: float) -> None:
+    def _grid(self, when: float) -> float:
+        # Wake on a grid: one wake-up serves every stream due within a quantum, which
+        # bounds wake-ups (and their CPU) at high concurrency.
+        q = self._quantum
+        return math.ceil(when / q) * q if q > 0.0 else when
+
+    def _arm(self, wake: float) -> None:
         if self._handle is not None:
             self._handle.cancel()
-        self._armed_at = when
-        self._handle = self._loop.call_at(when, self._tick)
+        self._armed_at = wake
+        self._handle = self._loop.call_at(wake, self._tick)
 
     def _tick(self) -> None:
         self._handle = None
         self._armed_at = math.inf
         heap, seq = self._heap, self._seq
         heappop, heappush = heapq.heappop, heapq.heappush
-        now = monotonic()
+        now = started = monotonic()
         while heap and heap[0][0] <= now:
             job = heappop(heap)[2]
             if job.active:
-                following = job.fire(now)
+                try:
+                    following = job.fire(now)
+                except Exception:  # one broken stream must not stop the others
+                    _log.exception("mock-server: stream failed")
+                    job.abort()
+                    following = None
                 if following is not None:
                     heappush(heap, (following, next(seq), job))
             now = monotonic()
+            if now - started > _TICK_BUDGET:
+                break  # let the loop read new requests; the rest goes out right after
         if heap:
-            self._arm(heap[0][0])
+            self._arm(self._grid(heap[0][0]))
 
 
 class StreamJob:
@@ -168,6 +189,11 @@ class StreamJob:
 
     def cancel(self, outcome: str = "shutdown") -> None:
         self._finish(outcome)
+
+    def abort(self) -> None:
+        """Drop the connection (the response cannot be completed) and finish."""
+        self._transport.abort()  # type: ignore[attr-defined]
+        self._finish("error")
 
     def _wake_at(self, now: float) -> float:
         due = self._due
