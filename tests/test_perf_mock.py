@@ -237,6 +237,7 @@ def test_unreachable_server_is_a_clear_error(tmp_path, prompts_file):
                 "http://127.0.0.1:9/v1", tmp_path / "out", prompts_file, concurrency=(1,), requests=1, timeout_connect=2
             )
         )
+    assert not (tmp_path / "out").exists()  # nothing written: no empty result for the viewer to list
 
 
 # ---- open loop, sweeps, SLO search --------------------------------------------------------

@@ -89,6 +89,7 @@ class LevelRunner:
         self._any_ok = False
         self._done = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
+        self._crash: BaseException | None = None
 
     # ---- phases ------------------------------------------------------------------------
     def _phase_for(self, t: float) -> str | None:
@@ -274,8 +275,15 @@ class LevelRunner:
     def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self._crash is None:
+            # A bug in the generator must end the level with its traceback, not hang it.
+            self._crash = task.exception()
+            self._done.set()
 
     # ---- the level -----------------------------------------------------------------------
     async def run(self) -> list[RequestRecord]:
@@ -292,6 +300,8 @@ class LevelRunner:
         finally:
             driver.cancel()
             await self._cancel_all()
+        if self._crash is not None:
+            raise self._crash
         return self.records
 
     async def _wait_done(self) -> None:

@@ -137,7 +137,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
         timeout_total=config.timeout_total,
         max_retries=0,  # every attempt is a measurement: never retried behind the user's back
     )
-    out = PerfOutput(config.output_dir)
+    out: PerfOutput | None = None  # created once the server answered: no empty result folders
     levels: list[LevelSummary] = []
     records: dict[str, list[RequestRecord]] = {}
     warnings: list[str] = []
@@ -163,6 +163,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
                 summary.warnings.append("interrupted (Ctrl-C): the figures cover the requests finished before it")
             levels.append(summary)
             records[spec.label] = runner.records
+            assert out is not None
             out.write_many(sorted(runner.records, key=lambda r: r.index))
             if config.progress:
                 console.print(_level_line(summary))
@@ -179,6 +180,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
             warnings.extend(await client.check(config.model))
             for w in warnings:
                 console.print(f"[yellow]warning[/]: {w}")
+            out = PerfOutput(config.output_dir)
             try:
                 if config.search:
                     search_result = await _search(config, run_level)
@@ -192,10 +194,11 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
                     task.uncancel()
     finally:
         summary = _summary_document(config, levels, search_result, interrupted, warnings, clock)
-        try:
-            out.write_summary(summary, _ordered(levels))
-        finally:
-            out.close()
+        if out is not None:
+            try:
+                out.write_summary(summary, _ordered(levels))
+            finally:
+                out.close()
     figures: list[Path] = []
     if config.figures and levels:
         from .figures import write_figures
