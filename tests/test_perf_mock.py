@@ -130,6 +130,7 @@ def test_multi_token_chunks_give_per_token_itl(tmp_path, prompts_file):
                 requests=6,
                 output_tokens=17,
                 ignore_eos=True,
+                save_chunk_times=True,
             )
         )
     level = result.levels[0]
@@ -138,6 +139,9 @@ def test_multi_token_chunks_give_per_token_itl(tmp_path, prompts_file):
     assert all(len(r.itl) == 16 for r in ok)
     assert level.metrics["itl"]["mean"] == pytest.approx(level.metrics["tpot"]["mean"], rel=0.02)
     assert level.metrics["tpot"]["p50"] == pytest.approx(0.01, abs=0.002)
+    row = json.loads((tmp_path / "out" / "requests.jsonl").read_text().splitlines()[0])
+    assert len(row["chunk_times"]) == row["chunks"] == 5 and sum(row["chunk_tokens"]) == 17
+    assert row["chunk_times"][0] == pytest.approx(row["ttft"], abs=1e-6)
 
 
 # ---- failures ------------------------------------------------------------------------------
@@ -540,8 +544,17 @@ def test_duration_warmup_in_seconds_bursty_arrivals_and_two_replicas(tmp_path, p
         MockServerProcess("--ttft", "0.01", "--tpot", "0.005", "--tokens", "4") as a,
         MockServerProcess("--ttft", "0.01", "--tpot", "0.005", "--tokens", "4") as b,
     ):
-        cfg = config(a.url, tmp_path / "out", prompts_file, rate=(40.0,), burstiness=0.5, duration=1.5,
-                     warmup=Warmup(seconds=0.5), output_tokens=4, ignore_eos=True)
+        cfg = config(
+            a.url,
+            tmp_path / "out",
+            prompts_file,
+            rate=(40.0,),
+            burstiness=0.5,
+            duration=1.5,
+            warmup=Warmup(seconds=0.5),
+            output_tokens=4,
+            ignore_eos=True,
+        )
         result = run_perf(cfg.with_(urls=(a.url, b.url)))
         served = [a.stats(records=False)["requests_total"], b.stats(records=False)["requests_total"]]
     assert min(served) > 10  # both replicas took a share
@@ -558,8 +571,18 @@ def test_duration_warmup_in_seconds_bursty_arrivals_and_two_replicas(tmp_path, p
 
 def test_without_holding_the_load_no_cooldown_requests_are_sent(tmp_path, prompts_file):
     with MockServerProcess("--ttft", "0.01", "--tpot", "0.005", "--tokens", "4") as server:
-        run_perf(config(server.url, tmp_path / "out", prompts_file, concurrency=(4,), requests=10, hold_load=False,
-                        output_tokens=4, ignore_eos=True))
+        run_perf(
+            config(
+                server.url,
+                tmp_path / "out",
+                prompts_file,
+                concurrency=(4,),
+                requests=10,
+                hold_load=False,
+                output_tokens=4,
+                ignore_eos=True,
+            )
+        )
         total = server.stats(records=False)["requests_total"]
     rows = [json.loads(line) for line in (tmp_path / "out" / "requests.jsonl").read_text().splitlines()]
     assert [r["phase"] for r in rows] == ["measure"] * 10 and total == 10

@@ -298,6 +298,11 @@ def register(subparsers: Any) -> None:
     out.add_argument("--output", "-o", default=None, metavar="DIR", help="results folder (default outputs/perf-<time>)")
     out.add_argument("--seed", type=int, default=0)
     out.add_argument("--no-figures", dest="figures", action="store_false")
+    out.add_argument(
+        "--save-chunk-times",
+        action="store_true",
+        help="add every chunk's arrival (seconds from start) and its tokens to requests.jsonl",
+    )
     out.add_argument("--quiet", "-q", action="store_true", help="no progress line and no table")
     p.set_defaults(func=run_command)
 
@@ -361,6 +366,7 @@ def config_from_args(args: argparse.Namespace) -> PerfConfig:
         output_dir=output,
         seed=args.seed,
         figures=args.figures,
+        save_chunk_times=args.save_chunk_times,
         progress=not args.quiet,
     )
 

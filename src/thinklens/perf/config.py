@@ -128,6 +128,7 @@ class PerfConfig:
     seed: int = 0
     figures: bool = True
     progress: bool = True
+    save_chunk_times: bool = False  # every chunk's arrival in requests.jsonl
 
     def __post_init__(self) -> None:
         self._validate()
@@ -325,4 +326,5 @@ class PerfConfig:
                 "total": self.timeout_total,
             },
             "seed": self.seed,
+            "save_chunk_times": self.save_chunk_times,
         }

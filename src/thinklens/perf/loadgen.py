@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -230,6 +231,10 @@ class LevelRunner:
             rec.tokens_source = "chunks"
         counts, rec.itl_source = chunk_token_counts(trace.chars, trace.cum_tokens, rec.completion_tokens)
         rec.itl = inter_token_latencies(trace.times, counts)
+        if self.config.save_chunk_times:
+            start = rec.start
+            rec.chunk_times = array("d", (t - start for t in trace.times))
+            rec.chunk_tokens = counts
 
     def _finish(self, rec: RequestRecord) -> None:
         self.records.append(rec)

@@ -47,6 +47,10 @@ class RequestRecord:
     input_tokens: int | None = None  # the client's count of the prompt text
     response_id: str | None = None  # the server's completion id (matches its logs)
     itl: array = field(default_factory=lambda: array("d"), repr=False)
+    # --save-chunk-times: arrival of every streamed chunk (seconds from start) and the
+    # tokens it carried; kept only when asked (one float per chunk per request)
+    chunk_times: array | None = field(default=None, repr=False)
+    chunk_tokens: list[float] | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +100,11 @@ class RequestRecord:
             "finish_reason": self.finish_reason,
             "input_tokens": self.input_tokens,
             "id": self.response_id,
+            **(
+                {"chunk_times": [round(t, 6) for t in self.chunk_times], "chunk_tokens": self.chunk_tokens}
+                if self.chunk_times is not None
+                else {}
+            ),
         }
 
 
