@@ -436,7 +436,10 @@ def throughput(args: argparse.Namespace, tmp: Path, prompts: Path) -> list[dict]
             gen = lv["generator"]
             achieved = gen.get("arrival_rate_achieved") or 0.0
             kept = (
-                achieved >= 0.97 * target and lv["request_throughput"] >= 0.95 * target and lv["requests_failed"] == 0
+                achieved >= 0.97 * target
+                and lv["request_throughput"] >= 0.95 * target
+                and lv["requests_failed"] == 0
+                and gen["arrival_lag_p99"] <= ARRIVAL_LAG_KEPT
             )
             rows.append(
                 {

@@ -57,17 +57,37 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 @contextmanager
-def quiet_gc() -> Iterator[None]:
-    """Fewer, shorter garbage-collector pauses while a level runs: objects from before
-    are frozen out of collection (vLLM's benchmark does the same) and young-generation
-    collections happen 50x less often.  A pause stops the event loop, and every chunk
-    arriving during it would be timed late."""
+def quiet_gc(refreeze_every: float = 1.0) -> Iterator[None]:
+    """Short garbage-collector pauses while a level runs.
+
+    A collection stops the event loop, and every chunk arriving meanwhile is timed late;
+    a full collection over the records of a long level takes tens of milliseconds.  So:
+    collect once, then freeze everything alive (vLLM's benchmark does the same), collect
+    the young generation 50x less often, and, from the running loop, freeze again every
+    second so that no collection ever walks more than the last second's objects.  Cyclic
+    garbage frozen meanwhile is released at the end (unfreeze, then the next collection).
+    """
     gc.collect()
     gc.freeze()
     old = gc.get_threshold()
     gc.set_threshold(max(old[0], 35_000), old[1], old[2])
+    handle: asyncio.TimerHandle | None = None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+
+    def refreeze() -> None:
+        nonlocal handle
+        gc.freeze()
+        handle = loop.call_later(refreeze_every, refreeze)  # type: ignore[union-attr]
+
+    if loop is not None:
+        handle = loop.call_later(refreeze_every, refreeze)
     try:
         yield
     finally:
+        if handle is not None:
+            handle.cancel()
         gc.set_threshold(*old)
         gc.unfreeze()
