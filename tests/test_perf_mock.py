@@ -108,11 +108,16 @@ def test_measured_latencies_match_what_the_server_did(
     report = {
         k: {m: round(v * 1e3, 3) if isinstance(v, float) else v for m, v in c.as_dict().items()} for k, c in cmp.items()
     }
-    noise = max(noise_before, level.generator["loop_lag_p99"]) + stats["lateness"]["p99"]
+    # Medians are compared with the typical disturbance added, p99s (with few requests,
+    # nearly the worst one) with the worst the two processes recorded.
+    gen, late = level.generator, stats["lateness"]
+    noise = max(noise_before, gen["loop_lag_p99"]) + late["p99"]
+    worst = max(noise_before, gen["loop_lag_max"]) + late["max"]
     for metric in ("ttft", "tpot", "e2e"):
-        assert cmp[metric].within(abs_tol=0.002 + noise, rel_tol=0.02), (
-            f"{metric} off at c={concurrency} (scheduling noise {noise * 1e3:.2f} ms): {report}"
-        )
+        c = cmp[metric]
+        why = f"{metric} off at c={concurrency} (noise {noise * 1e3:.2f} ms, worst {worst * 1e3:.2f} ms): {report}"
+        assert abs(c.diff_p50) <= max(0.002 + noise, 0.02 * c.server_p50), why
+        assert abs(c.diff_p99) <= max(0.002 + worst, 0.02 * c.server_p99), why
     # the figures are also what the server was configured to do
     assert level.metrics["ttft"]["p50"] == pytest.approx(ttft, abs=max(0.002, 0.02 * ttft) + noise)
     assert level.metrics["tpot"]["p50"] == pytest.approx(tpot, abs=0.002 + noise)
