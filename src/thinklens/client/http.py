@@ -225,6 +225,10 @@ class ChatClient:
                     acc = _StreamAccumulator(t0, trace)
                     decoder = SSEDecoder()
                     reader = resp.content
+                    # Moving the deadline costs a timer-heap push; do it only when it has
+                    # drifted by `slack`, so a stall is detected after idle - slack .. idle s.
+                    slack = min(1.0, policy.timeout_idle / 10)
+                    moved_at = -slack
                     while True:
                         chunk = await reader.readany()
                         if not chunk:
@@ -232,7 +236,9 @@ class ChatClient:
                         now = loop.time()
                         if phase == "first_token":
                             phase = "idle"
-                        timer.reschedule(deadline(policy.timeout_idle))
+                        if now - moved_at >= slack:
+                            timer.reschedule(deadline(policy.timeout_idle))
+                            moved_at = now
                         for payload in decoder.feed(chunk):
                             if acc.feed(payload, now):
                                 break
@@ -364,7 +370,12 @@ class _StreamAccumulator:
         choice = choices[0]
         delta = choice.get("delta") or {}
         piece = delta.get("content")
-        reasoning_piece, source = _reasoning_from(delta)
+        # Hot path (once per token): the common fields first, the rare ones only if present.
+        reasoning_piece = delta.get("reasoning_content")
+        if reasoning_piece:
+            source = "reasoning_content"
+        elif len(delta) > 1 or piece is None:
+            reasoning_piece, source = _reasoning_from(delta)
         got = False
         if reasoning_piece:
             self.reasoning_parts.append(reasoning_piece)

@@ -56,7 +56,16 @@ _WARM_UP_CASES = (
 )
 
 
+_warmed = False
+
+
 def _warm_up(grade: Any, request_cls: Any) -> None:
+    """First calls fill sympy's and the LaTeX parser's caches; done once per process
+    (in the forkserver, so that every forked worker starts warm)."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
     for response, gold in _WARM_UP_CASES:
         try:
             grade(request_cls("math", response, gold))
