@@ -1,0 +1,82 @@
+"""The grading worker process: receive one request, grade it, send the score back.
+
+Runs `grade` in the process's main thread, so a signal-based soft deadline works (it
+returns "ungraded" without losing the worker); the parent's hard deadline kills the
+process when the soft one cannot fire (long C-level arithmetic such as 10**(10**10)).
+Requests and scores travel as plain tuples: cheaper to pickle than dataclasses.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+READY = "ready"
+
+
+class SoftDeadline(BaseException):
+    """Raised by SIGALRM; a BaseException so that `except Exception` in sympy lets it through."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise SoftDeadline()
+
+
+def score_to_tuple(score: Any) -> tuple[Any, ...]:
+    return (score.correct, score.reason, score.extracted, score.method, score.normalized_pred,
+            score.normalized_gold, score.detail)
+
+
+def request_to_tuple(req: Any) -> tuple[Any, ...]:
+    return (req.grader, req.response, req.gold, req.finish_reason, req.problem, req.choices)
+
+
+def _limit_memory(max_memory_mb: int | None) -> None:
+    if not max_memory_mb:
+        return
+    try:
+        import resource
+
+        limit = int(max_memory_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # not on this platform: the deadline still holds
+        pass
+
+
+def worker_main(conn: Any, soft_timeout: float, max_memory_mb: int | None) -> None:
+    # Ctrl-C goes to the whole process group; the parent decides what to do, not us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_memory(max_memory_mb)
+    from .graders import grade, ungraded
+    from .math_equiv import parse_latex_answer
+    from .request import GradeRequest
+
+    parse_latex_answer("\\frac{1}{2}")  # import sympy/antlr now, not inside the first deadline
+    signal.signal(signal.SIGALRM, _on_alarm)
+    conn.send(READY)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        req = GradeRequest(*msg)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, soft_timeout)
+            try:
+                score = grade(req)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except SoftDeadline:
+            score = ungraded(req, f"timed out after {soft_timeout:.1f} s", error="timeout")
+        except MemoryError:
+            score = ungraded(req, "ran out of memory", error="memory")
+        except RecursionError:
+            score = ungraded(req, "expression nested too deeply", error="recursion")
+        except Exception as exc:  # noqa: BLE001 - a grader bug must cost one item, not the run
+            score = ungraded(req, f"grader error: {type(exc).__name__}: {exc}"[:500], error="exception")
+        try:
+            conn.send(score_to_tuple(score))
+        except (BrokenPipeError, OSError):
+            return

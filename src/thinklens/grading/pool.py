@@ -1,0 +1,254 @@
+"""`GradingPool`: grading in worker processes with a hard per-item time limit.
+
+A pathological answer (``10^{10^{10}}``, a megabyte of nested braces) must never hang an
+evaluation, and a grader timeout is "ungraded", never "wrong".  So:
+
+* N worker processes (spawn context: no inherited locks or threads), each fed one item at a
+  time over its own pipe.  One parent thread per worker sends the item and waits on the
+  pipe with a deadline.  Past the deadline, or when the worker dies, the worker is killed
+  and replaced, and that item (only that one) is scored ``ungraded``.
+* Inside the worker a SIGALRM soft deadline (80 % of the limit) returns "ungraded" without
+  losing the process; the hard kill is for C-level work no signal can interrupt.
+* Most answers need no algebra at all (no answer, identical normal forms, an option letter,
+  an integer): `grade_quick` decides those in the calling process, which is what lets the
+  pool keep up with thousands of answers per second.  It returns a verdict only where the
+  full grader would return the same one (the full grader starts by calling it).
+* `await pool.grade(req)` never blocks the event loop: the worker threads resolve
+  `concurrent.futures.Future`s that the coroutine awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from ..records import Score
+from ._worker import READY, request_to_tuple, worker_main
+from .graders import grade_quick, ungraded
+from .request import GradeRequest
+
+# Responses longer than this skip the in-caller quick path: the caller may be an event
+# loop, and even linear-time scans of megabytes are better done in a worker.
+QUICK_PATH_MAX_CHARS = 50_000
+_STARTUP_TIMEOUT = 120.0  # importing sympy on a loaded machine can take a while
+
+
+@dataclass
+class _Job:
+    request: GradeRequest
+    future: Future
+
+
+class _Slot:
+    """One worker process and the parent thread that drives it."""
+
+    def __init__(self, pool: "GradingPool", index: int) -> None:
+        self.pool = pool
+        self.index = index
+        self.process: Any = None
+        self.conn: Any = None
+        self.ready = False
+        self.started = threading.Event()  # set once the first worker has reported ready
+        self.start_process()
+        self.thread = threading.Thread(target=self.run, name=f"thinklens-grader-{index}", daemon=True)
+        self.thread.start()
+
+    # -- process lifecycle -------------------------------------------------------------
+    def start_process(self) -> None:
+        parent_conn, child_conn = self.pool._ctx.Pipe(duplex=True)
+        proc = self.pool._ctx.Process(
+            target=worker_main,
+            args=(child_conn, self.pool.soft_timeout, self.pool.max_memory_mb),
+            name=f"thinklens-grader-{self.index}",
+            daemon=True,
+        )
+        proc.start()
+        child_conn.close()
+        self.process, self.conn, self.ready = proc, parent_conn, False
+
+    def wait_ready(self) -> bool:
+        if self.ready:
+            return True
+        try:
+            if self.conn.poll(_STARTUP_TIMEOUT) and self.conn.recv() == READY:
+                self.ready = True
+                return True
+        except (EOFError, OSError):
+            pass
+        return False
+
+    def kill(self) -> int | None:
+        proc, conn = self.process, self.conn
+        self.process = self.conn = None
+        self.ready = False
+        if conn is not None:
+            conn.close()
+        if proc is None:
+            return None
+        if proc.is_alive():
+            proc.kill()
+        proc.join(timeout=5)
+        return proc.exitcode
+
+    def restart(self) -> None:
+        self.kill()
+        self.pool.restarts += 1
+        if not self.pool._closed:
+            self.start_process()
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        jobs = self.pool._jobs
+        self.wait_ready()  # import in the background as soon as the pool exists
+        self.started.set()
+        while True:
+            job = jobs.get()
+            if job is None:
+                break
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                score = self.grade_one(job.request)
+            except BaseException as exc:  # noqa: BLE001 - never leave a future pending
+                score = ungraded(job.request, f"grading pool error: {type(exc).__name__}: {exc}", error="pool")
+            job.future.set_result(score)
+        self.kill()
+
+    def grade_one(self, req: GradeRequest) -> Score:
+        if self.process is None:
+            self.start_process()
+        if not self.wait_ready():
+            code = self.kill()
+            self.pool.restarts += 1
+            self.start_process()
+            return ungraded(req, f"grading worker failed to start (exit code {code})", error="crash")
+        try:
+            self.conn.send(request_to_tuple(req))
+        except (BrokenPipeError, OSError, ValueError):
+            code = self.process.exitcode if self.process else None
+            self.restart()
+            return ungraded(req, f"grading worker died (exit code {code})", error="crash")
+        timeout = self.pool.timeout
+        started = time.monotonic()
+        try:
+            if self.conn.poll(timeout):
+                result = self.conn.recv()
+                return Score(*result)
+        except (EOFError, OSError):
+            self.process.join(timeout=1)
+            code = self.process.exitcode
+            self.restart()
+            return ungraded(req, f"grading worker crashed (exit code {code})", error="crash")
+        elapsed = time.monotonic() - started
+        self.restart()
+        self.pool.timeouts += 1
+        return ungraded(req, f"timed out after {elapsed:.1f} s (worker killed)", error="timeout")
+
+
+class GradingPool:
+    """Grade answers in `workers` processes, each item limited to `timeout` seconds.
+
+    ``with GradingPool(workers=2) as pool: scores = pool.grade_many(requests)``;
+    from asyncio: ``score = await pool.grade(request)``.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = 10.0,
+        *,
+        quick_path: bool = True,
+        max_memory_mb: int | None = 4096,
+        soft_timeout: float | None = None,
+    ) -> None:
+        n = workers if workers is not None else (os.cpu_count() or 1)
+        if n < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        if not timeout or timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        self.workers = n
+        self.timeout = float(timeout)
+        # The in-worker SIGALRM deadline; above `timeout` it never fires before the kill.
+        self.soft_timeout = float(soft_timeout) if soft_timeout else max(0.05, 0.8 * self.timeout)
+        self.quick_path = quick_path
+        self.max_memory_mb = max_memory_mb
+        self.restarts = 0
+        self.timeouts = 0
+        self._closed = False
+        self._ctx = mp.get_context("spawn")
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._slots = [_Slot(self, i) for i in range(n)]
+        self._finalizer = weakref.finalize(self, _shutdown, self._jobs, list(self._slots))
+
+    # -- submitting --------------------------------------------------------------------------
+    def submit(self, req: GradeRequest) -> Future:
+        """Schedule one request; the future resolves to its Score (never raises)."""
+        if self._closed:
+            raise RuntimeError("GradingPool is closed")
+        fut: Future = Future()
+        if self.quick_path and len(req.response) <= QUICK_PATH_MAX_CHARS:
+            try:
+                quick = grade_quick(req)
+            except Exception:  # noqa: BLE001 - let the worker (and its limits) have a go
+                quick = None
+            if quick is not None:
+                fut.set_result(quick)
+                return fut
+        self._jobs.put(_Job(req, fut))
+        return fut
+
+    async def grade(self, req: GradeRequest) -> Score:
+        """Grade one request without blocking the event loop."""
+        return await asyncio.wrap_future(self.submit(req))
+
+    def grade_many(self, reqs: Sequence[GradeRequest]) -> list[Score]:
+        """Grade in parallel over the workers; results in the order of `reqs`."""
+        futures = [self.submit(r) for r in reqs]
+        return [f.result() for f in futures]
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Finish queued items, stop the workers.  Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer()
+
+    def __enter__(self) -> "GradingPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def wait_ready(self, timeout: float = _STARTUP_TIMEOUT) -> bool:
+        """Block until every worker has imported its grader (optional: the first item waits anyway)."""
+        deadline = time.monotonic() + timeout
+        return all(s.started.wait(max(0.0, deadline - time.monotonic())) for s in self._slots)
+
+    def worker_pids(self) -> list[int | None]:
+        return [s.process.pid if s.process is not None else None for s in self._slots]
+
+
+def _shutdown(jobs: queue.SimpleQueue, slots: list[_Slot]) -> None:
+    for _ in slots:
+        jobs.put(None)
+    for slot in slots:
+        slot.thread.join(timeout=60)
+        if slot.thread.is_alive():  # stuck: kill its worker so the thread's poll returns
+            slot.kill()
+    for slot in slots:
+        if slot.conn is not None:
+            try:
+                slot.conn.send(None)
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+        slot.kill()
