@@ -3,12 +3,15 @@
 Each step's candidate answers (candidates.py) are checked by the run's own grader
 against the gold, in the grading process pool (hard per-item time limit), so a
 step is "correct" by exactly the rule that graded the final answer.  Candidates are
-deduplicated per trace, and a candidate that is the gold character for character
-is accepted without a grader call.
+deduplicated per trace, and candidates that no grader could judge otherwise (the
+gold's own text; another number than a numeric gold) are settled without a grader
+call (prescreen.py).
 
-The same pass finds the solution rounds: steps that state an answer, i.e. that hold
-a conclusive candidate (boxed, "the answer is", a chosen option) or a computed value
-equal to the gold or to the trace's own final answer.
+Steps are checked in order and the check stops at the first correct one: nothing
+after it changes T̂.  The same pass finds the solution rounds: steps that state an
+answer, i.e. that hold a conclusive candidate (boxed, "the answer is", a chosen
+option) or a computed value written like the gold, the trace's final answer or one
+of its conclusive statements (compared as text: restating an answer is restating it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..grading import GradeRequest, GradingPool
-from .candidates import Candidate, find_candidates
+from .candidates import Candidate, find_candidates, has_free_letters
+from .prescreen import prescreen, spelling
 from .steps import Span
 from .traces import Trace
 
@@ -33,10 +37,6 @@ class VerifyOutcome:
     def to_detail(self) -> dict[str, Any]:
         return {"first_correct_step": self.first_correct_step, "solution_steps": self.solution_steps,
                 "checked": self.checked, "ungraded": self.ungraded}
-
-
-def _squash(s: str) -> str:
-    return "".join(s.split()).strip("$").lower()
 
 
 def candidate_request(trace: Trace, text: str, gold: str) -> GradeRequest:
@@ -55,10 +55,11 @@ class StepVerifier:
         verdicts: dict[str, bool | None] = {}
         to_grade = []
         for t in texts:
-            if _squash(t) == _squash(gold):
-                verdicts[t] = True
-            else:
+            quick = prescreen(t, gold)
+            if quick is None:
                 to_grade.append(t)
+            else:
+                verdicts[t] = quick
         if to_grade:
             self.grader_calls += len(to_grade)
             scores = await asyncio.gather(*(self.pool.grade(candidate_request(trace, t, gold)) for t in to_grade))
@@ -72,33 +73,33 @@ class StepVerifier:
 
     async def _run(self, trace: Trace, spans: list[Span]) -> VerifyOutcome:
         n_choices = len(trace.choices) or 4
+        numeric_gold = trace.grader != "math" or not has_free_letters(trace.gold)
         per_step: list[list[Candidate]] = [
-            find_candidates(trace.text[a:b], trace.grader, n_choices) for a, b in spans
+            find_candidates(trace.text[a:b], trace.grader, n_choices, numeric_gold=numeric_gold) for a, b in spans
         ]
-        unique = list(dict.fromkeys(c.text for cands in per_step for c in cands))
-        vs_gold = await self._equal(trace, unique, trace.gold) if unique else {}
-        # Computed values that are not the gold may still restate the trace's own (wrong) final answer.
-        final = (trace.extracted or "").strip()
-        vs_final: dict[str, bool | None] = {}
-        if final:
-            computed = list(dict.fromkeys(
-                c.text for cands in per_step for c in cands if not c.conclusive and vs_gold.get(c.text) is not True
-            ))
-            if computed:
-                vs_final = await self._equal(trace, computed, final)
+        # Steps in order, each step's new candidates graded together; stop at the first correct.
+        verdicts: dict[str, bool | None] = {}
         first: int | None = None
-        solutions: list[int] = []
-        checked: list[dict[str, Any]] = []
-        ungraded = sum(1 for v in vs_gold.values() if v is None)
         for i, cands in enumerate(per_step):
-            states_answer = False
-            for c in cands:
-                correct = vs_gold.get(c.text)
-                checked.append({"step": i, "text": c.text, "kind": c.kind, "correct": correct})
-                if correct and first is None:
-                    first = i
-                if c.conclusive or correct or vs_final.get(c.text):
-                    states_answer = True
-            if states_answer:
-                solutions.append(i)
+            new = list(dict.fromkeys(c.text for c in cands if c.text not in verdicts))
+            if new:
+                verdicts.update(await self._equal(trace, new, trace.gold))
+            if any(verdicts.get(c.text) for c in cands):
+                first = i
+                break
+        checked = [
+            {"step": i, "text": c.text, "kind": c.kind, "correct": verdicts.get(c.text)}
+            for i, cands in enumerate(per_step[: (first + 1) if first is not None else len(per_step)])
+            for c in cands
+        ]
+        # Solution rounds: a conclusive statement, or a computed value spelled like the
+        # gold, the trace's final answer or one of its conclusive statements.
+        targets = {spelling(t) for t in (trace.gold, trace.extracted or "") if t}
+        targets |= {spelling(c.text) for cands in per_step for c in cands if c.conclusive}
+        solutions = [
+            i for i, cands in enumerate(per_step)
+            if (first is not None and i == first)
+            or any(c.conclusive or verdicts.get(c.text) or spelling(c.text) in targets for c in cands)
+        ]
+        ungraded = sum(1 for v in verdicts.values() if v is None)
         return VerifyOutcome(first, solutions, checked, ungraded)
