@@ -45,6 +45,7 @@ class RunResult:
     report: Report
     requests_sent: int
     failed: int
+    request_seconds: float = 0.0  # first request sent -> last response received
 
 
 def run_task(task_config: TaskConfig | dict[str, Any], **overrides: Any) -> RunResult:
@@ -100,24 +101,36 @@ class Runner:
     async def run(self) -> RunResult:
         config = self.config
         items, benchmarks = plan_items(config)
+        done = _stored_keys(self.run_dir)
+        todo = [it for it in items if it.key not in done]
+        backend = make_backend(config) if todo else None
+        if backend is not None:
+            try:
+                # Before the run folder is touched: an unreachable server costs nothing.
+                for warning in await backend.check():
+                    self.console.print(f"[yellow]warning:[/] {warning}")
+            except BaseException:
+                await backend.close()
+                raise
+        self.console.print(
+            f"[bold]{config.model}[/]: {len(items)} generations planned "
+            f"({len(items) - len(todo)} stored, {len(todo)} to run) -> {self.run_dir}"
+        )
         store = RunStore(self.run_dir)
         try:
             self._write_config(store, items)
-            done = store.done_keys()
-            todo = [it for it in items if it.key not in done]
-            self.console.print(
-                f"[bold]{config.model}[/]: {len(items)} generations planned "
-                f"({len(items) - len(todo)} stored, {len(todo)} to run) -> {self.run_dir}"
-            )
-            backend = make_backend(config) if todo else None
             pool = GradingPool(workers=config.grading_workers, timeout=config.grading_timeout)
             try:
-                if backend is not None:
-                    for warning in await backend.check():  # raises before any work if unreachable
-                        self.console.print(f"[yellow]warning:[/] {warning}")
                 graders = {it.key: it.grader for it in items}
                 await self._grade_stored(store, pool, graders)
-                sent, failed = await self._execute(todo, backend, store, pool) if backend else (0, 0)
+                t0 = time.time()
+                sent, failed, request_seconds = (
+                    await self._execute(todo, backend, store, pool) if backend else (0, 0, 0.0)
+                )
+                history = store.get_meta("history", [])
+                history.append({"started_at": t0, "ended_at": time.time(), "requests": sent, "failed": failed,
+                                "request_seconds": round(request_seconds, 3)})
+                store.set_meta("history", history)
                 report = await build_report(store, config, [it.key for it in items], benchmarks, pool)
             finally:
                 pool.close()
@@ -130,7 +143,7 @@ class Runner:
                     f"[yellow]{failed} request(s) failed after retries[/]: stored as errors, excluded from "
                     "accuracy; run the same command again to retry only those."
                 )
-            return RunResult(self.run_dir, report, sent, failed)
+            return RunResult(self.run_dir, report, sent, failed, request_seconds)
         finally:
             store.close()
 
@@ -160,9 +173,9 @@ class Runner:
 
     async def _execute(
         self, todo: list[WorkItem], backend: Backend, store: RunStore, pool: GradingPool
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, float]:
         if not todo:
-            return 0, 0
+            return 0, 0, 0.0
         queue: Iterator[WorkItem] = iter(todo)
         grading: set[asyncio.Task[None]] = set()
         failed = 0
@@ -187,10 +200,22 @@ class Runner:
                     progress.advance(error=not gen.ok)
 
             workers = min(self.config.eval_batch_size, len(todo))
+            started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(workers)))
+            request_seconds = time.perf_counter() - started
             if grading:
                 await asyncio.gather(*list(grading))
-        return len(todo), failed
+        return len(todo), failed, request_seconds
+
+
+def _stored_keys(run_dir: Path) -> set[str]:
+    if not (run_dir / "run.sqlite").exists():
+        return set()
+    store = RunStore(run_dir)
+    try:
+        return store.done_keys()
+    finally:
+        store.close()
 
 
 def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None) -> Report:

@@ -9,7 +9,6 @@ per-item time limit (a pathological formula can never hang an evaluation).
 
 from __future__ import annotations
 
-from ._think import split_reasoning
 from .extract import extract_answer
 from .graders import grade, grade_quick
 from .request import DATASET_GRADERS, GRADERS, GradeRequest, grader_for_dataset
@@ -23,7 +22,6 @@ __all__ = [
     "grade",
     "grade_quick",
     "grader_for_dataset",
-    "split_reasoning",
 ]
 
 

@@ -43,15 +43,35 @@ def _limit_memory(max_memory_mb: int | None) -> None:
         pass
 
 
+# One comparison of each kind: sympy imports its simplification, matrix and set machinery
+# lazily (up to a second on first use); pay that at start-up, not inside an item's deadline.
+_WARM_UP_CASES = (
+    ("\\boxed{\\frac{\\cos x}{\\sin x}}", "\\cot x"),
+    ("\\boxed{\\begin{pmatrix} \\frac{1}{2} \\\\ 2 \\end{pmatrix}}", "\\begin{pmatrix} 1/2 \\\\ 2 \\end{pmatrix}"),
+    ("\\boxed{-2, 1}", "1,-2"),
+    ("\\boxed{[2, \\infty)}", "(2,\\infty)"),
+    ("\\boxed{[-2, 7]}", "x \\in [-2,7]"),
+    ("\\boxed{y = 3 + 2x}", "y = 2x + 3"),
+    ("\\boxed{0.5}", "\\frac{1}{2}"),
+)
+
+
+def _warm_up(grade: Any, request_cls: Any) -> None:
+    for response, gold in _WARM_UP_CASES:
+        try:
+            grade(request_cls("math", response, gold))
+        except Exception:  # noqa: BLE001 - warming up must never stop a worker
+            pass
+
+
 def worker_main(conn: Any, soft_timeout: float, max_memory_mb: int | None) -> None:
     # Ctrl-C goes to the whole process group; the parent decides what to do, not us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory(max_memory_mb)
     from .graders import grade, ungraded
-    from .math_equiv import parse_latex_answer
     from .request import GradeRequest
 
-    parse_latex_answer("\\frac{1}{2}")  # import sympy/antlr now, not inside the first deadline
+    _warm_up(grade, GradeRequest)
     signal.signal(signal.SIGALRM, _on_alarm)
     conn.send(READY)
     while True:

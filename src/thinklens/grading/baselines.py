@@ -125,3 +125,26 @@ def strict_string(response: str, gold: str) -> bool:
         return strip_string(pred) == strip_string(gold)
     except Exception:  # noqa: BLE001
         return pred == gold
+
+
+def plain_math_verify_choice(response: str, gold: str, *, timeout_seconds: int | None = 5) -> bool:
+    """math-verify's own multiple-choice mode (StringExtractionConfig, letters A-D)."""
+    from math_verify import StringExtractionConfig, parse, verify
+
+    try:
+        cfg = [StringExtractionConfig()]
+        return bool(verify(parse(gold, cfg, parsing_timeout=timeout_seconds),
+                           parse(response, cfg, parsing_timeout=timeout_seconds), timeout_seconds=timeout_seconds))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+BASELINES = {
+    "plain math-verify": lambda grader, response, gold: (
+        plain_math_verify_choice(response, gold) if grader == "choice" else plain_math_verify(response, gold)
+    ),
+    "math-verify, gold as LaTeX": lambda grader, response, gold: (
+        plain_math_verify_choice(response, gold) if grader == "choice" else plain_math_verify_latex_gold(response, gold)
+    ),
+    "strict string (MATH)": lambda grader, response, gold: strict_string(response, gold),
+}

@@ -74,8 +74,8 @@ def find_boxed(text: str) -> list[tuple[int, int, str]]:
             i += 1
         if i < len(text) and text[i] == "{":
             close = pairs.get(i)
-            if close is None:
-                continue  # cut off inside the box
+            if close is None or not text[i + 1 : close].strip():
+                continue  # cut off inside the box, or an empty box (a template, not an answer)
             boxes.append((m.start(), close + 1, text[i + 1 : close]))
         else:
             # "\boxed 5": the argument is the next token
@@ -104,8 +104,19 @@ def last_boxed(text: str) -> Extraction | None:
         if len(gap) > _MAX_BOX_JOIN_GAP or not _BOX_JOINER_RE.match(gap):
             break
         group.insert(0, box)
-    answer = ", ".join(b[2].strip() for b in group)
+    answer = ", ".join(_unwrap_box(b[2]).strip() for b in group)
     return Extraction(answer=answer, how="boxed", start=group[0][0])
+
+
+def _unwrap_box(content: str) -> str:
+    """`\boxed{\boxed{4}}` -> `4`."""
+    for _ in range(10):
+        inner = find_boxed(content)
+        if len(inner) == 1 and inner[0][0] == len(content) - len(content.lstrip()) and inner[0][1] == len(content.rstrip()):
+            content = inner[0][2]
+        else:
+            break
+    return content
 
 
 # ---------------------------------------------------------------------------------------
@@ -130,7 +141,8 @@ def _math_envs(text: str) -> list[tuple[int, int, str]]:
 # "final answer" anchors are the strongest; "answer is" / "answer:" next.  The last anchor
 # in the response wins.  `####` is GSM8K's own answer marker.
 _ANSWER_ANCHOR_RE = re.compile(
-    r"(?:\bfinal\s+answer\b(?:\s*(?:is\b|:|=|\*\*))*"
+    r"(?:\bfinal\s+answer\b(?:[ \t]*(?:is\b|:|=|\*\*))+"
+    r"|^[ \t#*]*final\s+answer[ \t]*$"
     r"|\banswer\s*(?:\*\*)?\s*(?:is\b|:|=)(?:\s*(?:\*\*|:))*"
     r"|^[ \t]*####)",
     re.IGNORECASE | re.MULTILINE,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +53,7 @@ class Comparison:
 # Non-formula golds
 
 _LETTER_GOLD_RE = re.compile(r"^\(?([A-Z])\)?$")
+_LETTER_LIST_RE = re.compile(r"^\(?[A-Z]\)?(?:(?:,|and|\\text\{and\})\(?[A-Z]\)?)+$")
 _TEXT_GOLD_RE = re.compile(r"^\\(?:text|textbf|textrm|mbox|mathrm)\s*\{\s*([A-Za-z][A-Za-z '\-]*?)\s*\}$|^([A-Za-z]{4,})$")
 _BASE_GOLD_RE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d+)\}?$")
 _ASSIGN_PREFIX_RE = re.compile(r"^\\?[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?!=)")
@@ -70,7 +72,13 @@ def _words(s: str) -> str:
 
 
 def compare_special(pred: str, gold: str, norm_pred: str, norm_gold: str) -> Comparison | None:
-    """Golds that are an option letter, a word, or a number written in another base."""
+    """Golds that are an option letter (or several), a word, or a number in another base."""
+    if _LETTER_LIST_RE.match(norm_gold):
+        # "Enter the letters of the correct options, separated by commas": a set of letters.
+        want = set(re.findall(r"[A-Z]", norm_gold))
+        got_text = strip_text_wrappers(norm_pred).replace("\\", "")
+        got = set(re.findall(r"[A-Z]", got_text)) if _LETTER_LIST_RE.match(got_text) else None
+        return Comparison(got == want, "option_letters", ",".join(sorted(got or [])) or norm_pred, ",".join(sorted(want)))
     m = _LETTER_GOLD_RE.match(norm_gold)
     if m:
         letter = _letter(norm_pred)
@@ -164,6 +172,51 @@ def verify(gold_parsed: tuple[Any, ...], pred_parsed: tuple[Any, ...]) -> bool:
     return bool(mv.verify(list(gold_parsed), list(pred_parsed), timeout_seconds=None))
 
 
+_IMAGINARY_UNIT_RE = re.compile(r"(?<=[\d}])i(?![A-Za-z])")
+_COLUMN_VECTOR_RE = re.compile(r"^\\begin\{[pbvB]?matrix\}(.*)\\end\{[pbvB]?matrix\}$", re.DOTALL)
+
+
+def _for_parsing(latex: str) -> str:
+    """Rewrites that make math-verify read an answer the way a reader does.
+
+    "3i" -> "3 i": math-verify only treats `i` as the imaginary unit when it stands alone,
+    so "\frac{3+3i}{2}" would otherwise be read with a real variable i.
+    """
+    return _IMAGINARY_UNIT_RE.sub(" i", latex)
+
+
+def _split_top_level(s: str, sep: str = ",") -> list[str]:
+    parts, depth, cur = [], 0, []
+    for ch in s:
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def tuple_as_column_vector(pred: str, gold: str) -> str | None:
+    """`(a, b, c)` -> a pmatrix column when the gold is a column vector of that size."""
+    m = _COLUMN_VECTOR_RE.match(strip_delimiters(gold).strip())
+    if not m or "&" in m.group(1):
+        return None
+    rows = [r for r in m.group(1).split("\\\\") if r.strip()]
+    p = normalize_answer(pred)
+    if not (p.startswith("(") and p.endswith(")")) and not (p.startswith("\\langle") and p.endswith("\\rangle")):
+        return None
+    inner = p[1:-1] if p.startswith("(") else p[len("\\langle") : -len("\\rangle")]
+    items = _split_top_level(inner)
+    if len(items) != len(rows) or len(items) < 2:
+        return None
+    return "\\begin{pmatrix}" + "\\\\".join(items) + "\\end{pmatrix}"
+
+
 def _drop_assignment(s: str) -> str:
     """`x = 5` -> `5` (a lone variable named on the left)."""
     return _ASSIGN_PREFIX_RE.sub("", s.strip(), count=1)
@@ -177,20 +230,24 @@ def compare_math(pred: str, gold: str, problem: str = "") -> Comparison:
         return quick
     check_risky(pred)
     check_risky(gold)
-    gold_parsed = parse_latex_answer(strip_delimiters(gold))
-    pred_parsed = parse_pred(pred)
+    gold_parsed = parse_latex_answer(_for_parsing(strip_delimiters(gold)))
+    as_vector = tuple_as_column_vector(pred, gold)
+    notes: list[str] = []
+    if as_vector is not None:
+        pred = as_vector
+        notes.append("tuple read as a column vector, like the gold")
+    pred_parsed = parse_pred(_for_parsing(pred))
     if not _parsed_ok(gold_parsed):
         return Comparison(False, "math_verify", norm_pred, norm_gold, ["gold could not be parsed as LaTeX"])
     if not pred_parsed:
         return Comparison(False, "math_verify", norm_pred, norm_gold, ["answer could not be parsed"])
     equal = verify(gold_parsed, pred_parsed)
-    notes: list[str] = []
     if not equal:
         # "x = 5" against "5" or "k = 5": math-verify keeps a relation when the variable is
         # not a plain symbol; try the right-hand side.
         rhs = _drop_assignment(strip_delimiters(pred))
         if rhs != strip_delimiters(pred) and "=" not in norm_gold:
-            rhs_parsed = parse_latex_answer(rhs)
+            rhs_parsed = parse_latex_answer(_for_parsing(rhs))
             if _parsed_ok(rhs_parsed) and verify(gold_parsed, rhs_parsed):
                 equal = True
                 notes.append("compared the right-hand side of the stated equation")
@@ -214,4 +271,35 @@ def compare_quick(pred: str, gold: str, problem: str, norm_pred: str | None = No
     special = compare_special(pred, gold, norm_pred, norm_gold)
     if special is not None:
         return special
+    p, g = exact_rational(norm_pred), exact_rational(norm_gold)
+    if p is not None and g is not None:
+        # Both plain integers or fractions: exact arithmetic decides, no sympy needed.
+        if p != g:
+            return Comparison(False, "exact_rational", norm_pred, norm_gold)
+        violation = forms.violation(problem, pred, gold)
+        if violation:
+            return Comparison(False, "form", norm_pred, norm_gold, [violation])
+        return Comparison(True, "exact_rational", norm_pred, norm_gold)
+    return None
+
+
+_INTEGER_RE = re.compile(r"^[-+]?\d{1,60}$")
+_FRAC_RE = re.compile(r"^([-+]?)\\frac\{([-+]?\d{1,60})\}\{([-+]?\d{1,60})\}$")
+_SLASH_RE = re.compile(r"^([-+]?\d{1,60})/(\d{1,60})$")
+
+
+def exact_rational(norm: str) -> Fraction | None:
+    """A normalised answer that is a plain integer or fraction (no decimals), as a Fraction."""
+    try:
+        if _INTEGER_RE.match(norm):
+            return Fraction(int(norm))
+        m = _FRAC_RE.match(norm)
+        if m:
+            value = Fraction(int(m.group(2)), int(m.group(3)))
+            return -value if m.group(1) == "-" else value
+        m = _SLASH_RE.match(norm)
+        if m:
+            return Fraction(int(m.group(1)), int(m.group(2)))
+    except ZeroDivisionError:
+        return None
     return None

@@ -11,6 +11,7 @@ case, drops a variable, or reorders anything.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _DELIMITERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 _WRAPPER_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
@@ -120,10 +121,16 @@ MAX_NORMALIZE_CHARS = 3000
 
 def normalize_answer(s: str) -> str:
     """The canonical string of an answer: equal strings mean equal answers."""
-    s = s.replace("\x00", "")
     if len(s) > MAX_NORMALIZE_CHARS:
         # Far longer than any real answer: only whitespace, so no pattern can run long.
-        return "".join(s.split())
+        return "".join(s.replace("\x00", "").split())
+    return _normalize_cached(s)
+
+
+@lru_cache(maxsize=16384)
+def _normalize_cached(s: str) -> str:
+    # Golds repeat across repeats and models: normalising each once pays off.
+    s = s.replace("\x00", "")
     for k, v in _UNICODE.items():
         if k in s:
             s = s.replace(k, v)

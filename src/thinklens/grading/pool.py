@@ -57,8 +57,10 @@ class _Slot:
         self.process: Any = None
         self.conn: Any = None
         self.ready = False
-        self.started = threading.Event()  # set once the first worker has reported ready
-        self.start_process()
+        self.ready_event = threading.Event()  # set while the current worker is ready
+        self.lock = threading.Lock()
+        # Started on the first item that needs it: runs whose answers all take the quick
+        # path in the caller never pay the ~2 s of CPU a worker spends importing sympy.
         self.thread = threading.Thread(target=self.run, name=f"thinklens-grader-{index}", daemon=True)
         self.thread.start()
 
@@ -74,13 +76,18 @@ class _Slot:
         proc.start()
         child_conn.close()
         self.process, self.conn, self.ready = proc, parent_conn, False
+        self.ready_event.clear()
 
     def wait_ready(self) -> bool:
         if self.ready:
             return True
+        conn = self.conn  # close() may kill the worker meanwhile and clear self.conn
+        if conn is None:
+            return False
         try:
-            if self.conn.poll(_STARTUP_TIMEOUT) and self.conn.recv() == READY:
+            if conn.poll(_STARTUP_TIMEOUT) and conn.recv() == READY:
                 self.ready = True
+                self.ready_event.set()
                 return True
         except (EOFError, OSError):
             pass
@@ -90,6 +97,7 @@ class _Slot:
         proc, conn = self.process, self.conn
         self.process = self.conn = None
         self.ready = False
+        self.ready_event.clear()
         if conn is not None:
             conn.close()
         if proc is None:
@@ -99,17 +107,21 @@ class _Slot:
         proc.join(timeout=5)
         return proc.exitcode
 
-    def restart(self) -> None:
+    def retire(self) -> None:
+        """Kill the worker after a timeout or crash; `run` starts a fresh one."""
         self.kill()
         self.pool.restarts += 1
-        if not self.pool._closed:
-            self.start_process()
+
+    def ensure_worker(self) -> None:
+        with self.lock:
+            if self.process is None and not self.pool._closed:
+                self.start_process()
+            if self.process is not None and not self.ready:
+                self.wait_ready()
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> None:
         jobs = self.pool._jobs
-        self.wait_ready()  # import in the background as soon as the pool exists
-        self.started.set()
         while True:
             job = jobs.get()
             if job is None:
@@ -121,35 +133,33 @@ class _Slot:
             except BaseException as exc:  # noqa: BLE001 - never leave a future pending
                 score = ungraded(job.request, f"grading pool error: {type(exc).__name__}: {exc}", error="pool")
             job.future.set_result(score)
+            # Replace a killed worker now, after the caller has its answer, not before.
+            self.ensure_worker()
         self.kill()
 
     def grade_one(self, req: GradeRequest) -> Score:
-        if self.process is None:
-            self.start_process()
-        if not self.wait_ready():
-            code = self.kill()
-            self.pool.restarts += 1
-            self.start_process()
+        self.ensure_worker()
+        if not self.ready:
+            code = self.process.exitcode if self.process is not None else None
+            self.retire()
             return ungraded(req, f"grading worker failed to start (exit code {code})", error="crash")
         try:
             self.conn.send(request_to_tuple(req))
         except (BrokenPipeError, OSError, ValueError):
             code = self.process.exitcode if self.process else None
-            self.restart()
+            self.retire()
             return ungraded(req, f"grading worker died (exit code {code})", error="crash")
-        timeout = self.pool.timeout
         started = time.monotonic()
         try:
-            if self.conn.poll(timeout):
-                result = self.conn.recv()
-                return Score(*result)
+            if self.conn.poll(self.pool.timeout):
+                return Score(*self.conn.recv())
         except (EOFError, OSError):
             self.process.join(timeout=1)
             code = self.process.exitcode
-            self.restart()
+            self.retire()
             return ungraded(req, f"grading worker crashed (exit code {code})", error="crash")
         elapsed = time.monotonic() - started
-        self.restart()
+        self.retire()
         self.pool.timeouts += 1
         return ungraded(req, f"timed out after {elapsed:.1f} s (worker killed)", error="timeout")
 
@@ -230,9 +240,15 @@ class GradingPool:
         self.close()
 
     def wait_ready(self, timeout: float = _STARTUP_TIMEOUT) -> bool:
-        """Block until every worker has imported its grader (optional: the first item waits anyway)."""
+        """Block until every worker is ready (optional: an item waits for its worker anyway).
+
+        Also after a worker was replaced: the replacement imports sympy before it is ready.
+        """
+        for slot in self._slots:  # start the lazy workers, importing in parallel
+            if slot.process is None:
+                threading.Thread(target=slot.ensure_worker, daemon=True).start()
         deadline = time.monotonic() + timeout
-        return all(s.started.wait(max(0.0, deadline - time.monotonic())) for s in self._slots)
+        return all(s.ready_event.wait(max(0.0, deadline - time.monotonic())) for s in self._slots)
 
     def worker_pids(self) -> list[int | None]:
         return [s.process.pid if s.process is not None else None for s in self._slots]
@@ -241,6 +257,10 @@ class GradingPool:
 def _shutdown(jobs: queue.SimpleQueue, slots: list[_Slot]) -> None:
     for _ in slots:
         jobs.put(None)
+    for slot in slots:
+        proc = slot.process
+        if proc is not None and not slot.ready:
+            proc.kill()  # still importing: its thread's wait for READY ends at once
     for slot in slots:
         slot.thread.join(timeout=60)
         if slot.thread.is_alive():  # stuck: kill its worker so the thread's poll returns

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..shared_data import shared_data_dir
-from ._think import split_reasoning
+from ..client.reasoning import split_reasoning
 from .request import GradeRequest
 
 MATH500 = "benchmarks/math500_test.jsonl"
@@ -96,7 +96,8 @@ def qwq_math500_cases(data_dir: Path | None = None) -> Iterator[RealCase]:
     for index, d in sorted(members, key=lambda x: x[0]):
         g = gold[d["input_text"]]
         raw = "<think>\n" + d["real_answer"]  # the template's prefill, as the server would stream it
-        _, content, source = split_reasoning(raw)
+        split = split_reasoning(raw)
+        content, source = split.content, split.source
         finish = "length" if d["tokens_full_answer"] >= QWQ_MAX_NEW_TOKENS else "stop"
         yield RealCase(
             ref=f"qwq_math500:{index}",

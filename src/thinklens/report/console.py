@@ -26,13 +26,12 @@ def print_report(report: Report, console: Console | None = None) -> None:
         scores.add_row(r.model, r.dataset, r.metric, r.subset, str(r.num), _fmt(r.score))
     console.print(scores)
 
-    outcomes = Table(title="Outcomes per subset", title_justify="left")
-    for col in ("Dataset", "Subset", "Samples", "Generations", "Truncated", "No answer", "Errors", "Ungraded",
-                "Mean completion tok", "Mean reasoning tok"):
-        outcomes.add_column(col, justify="left" if col in ("Dataset", "Subset") else "right")
+    outcomes = Table(title="Outcomes per subset (tok = mean completion / reasoning tokens)", title_justify="left")
+    for col in ("Dataset", "Subset", "N", "Gens", "Trunc", "NoAns", "Err", "Ungr", "Tok", "Think tok"):
+        outcomes.add_column(col, justify="left" if col in ("Dataset", "Subset") else "right", no_wrap=True)
     for s in report.subsets:
         outcomes.add_row(
             s.dataset, s.subset, str(s.samples), str(s.generations), str(s.truncated), str(s.no_answer),
-            str(s.errors), str(s.ungraded), _fmt(s.mean_completion_tokens, 1), _fmt(s.mean_reasoning_tokens, 1),
+            str(s.errors), str(s.ungraded), _fmt(s.mean_completion_tokens, 0), _fmt(s.mean_reasoning_tokens, 0),
         )
     console.print(outcomes)

@@ -1,0 +1,159 @@
+"""What is under the served folder: run folders (run.sqlite) and perf folders
+(summary.json + requests.jsonl), each with a stable URL id, and one shared reader per
+run.  Rescanned at most every few seconds, so runs started after the viewer appear."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..store import STORE_FILENAME
+from .features import is_perf_folder
+from .reader import RunReader
+
+RESCAN_INTERVAL_S = 5.0
+MAX_OPEN_READERS = 64
+COMPARISON_PREFIX = "comparison"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str  # URL-safe, unique under the root
+    path: Path  # resolved
+    rel: str  # path relative to the root, for display
+
+
+class NotFound(LookupError):
+    pass
+
+
+def _slug(rel: str, fallback: str) -> str:
+    text = fallback if rel in ("", ".") else rel
+    text = text.replace("/", "~")
+    return re.sub(r"[^A-Za-z0-9._~-]+", "_", text).strip("._") or "run"
+
+
+class Catalog:
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self._lock = threading.Lock()
+        self._scanned_at = 0.0
+        self._runs: dict[str, Entry] = {}
+        self._perfs: dict[str, Entry] = {}
+        self._comparisons: list[Path] = []
+        self._readers: OrderedDict[str, RunReader] = OrderedDict()
+
+    # ---- discovery -----------------------------------------------------------------
+    def scan(self, *, force: bool = False) -> None:
+        with self._lock:
+            if not force and time.monotonic() - self._scanned_at < RESCAN_INTERVAL_S:
+                return
+            runs, perfs, comparisons = [], [], []
+            if self.root.is_dir():
+                for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+                    # hidden folders (.git, .venv) hold no runs worth walking
+                    dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                    folder = Path(dirpath)
+                    names = set(filenames)
+                    # A perf folder keeps its requests in a run.sqlite too: it is a perf
+                    # result, not an evaluation run.
+                    if "summary.json" in names and "requests.jsonl" in names and is_perf_folder(folder):
+                        perfs.append(folder)
+                    elif STORE_FILENAME in names:
+                        runs.append(folder)
+                    comparisons += [
+                        folder / n for n in sorted(names)
+                        if n.startswith(COMPARISON_PREFIX) and n.lower().endswith((".png", ".svg"))
+                    ]
+            self._runs = self._index(runs)
+            self._perfs = self._index(perfs)
+            self._comparisons = comparisons
+            self._scanned_at = time.monotonic()
+            # Readers of vanished runs are dropped, not closed: a request may still hold
+            # one; the connection closes when the last reference goes.
+            for rid in [r for r in self._readers if r not in self._runs]:
+                self._readers.pop(rid)
+
+    def _index(self, folders: list[Path]) -> dict[str, Entry]:
+        out: dict[str, Entry] = {}
+        for folder in folders:
+            rel = folder.relative_to(self.root).as_posix()
+            base = _slug(rel, folder.name)
+            rid, n = base, 2
+            while rid in out:
+                rid, n = f"{base}-{n}", n + 1
+            out[rid] = Entry(rid, folder, rel if rel != "." else folder.name)
+        return out
+
+    def runs(self) -> list[Entry]:
+        self.scan()
+        return list(self._runs.values())
+
+    def perfs(self) -> list[Entry]:
+        self.scan()
+        return list(self._perfs.values())
+
+    def comparison_figures(self, folders: list[Path]) -> list[Path]:
+        """Comparison figures (`thinklens efficiency compare`) that concern these runs:
+        those in a compared run's folder, in their common parent, or at the root."""
+        self.scan()
+        places = {f.resolve() for f in folders} | {self.root}
+        if folders:
+            places.add(Path(os.path.commonpath([str(f) for f in folders])))
+        return [p for p in self._comparisons if p.parent in places]
+
+    def run(self, rid: str) -> Entry:
+        self.scan()
+        if rid not in self._runs:
+            self.scan(force=True)
+        try:
+            return self._runs[rid]
+        except KeyError:
+            raise NotFound(rid) from None
+
+    def perf(self, pid: str) -> Entry:
+        self.scan()
+        if pid not in self._perfs:
+            self.scan(force=True)
+        try:
+            return self._perfs[pid]
+        except KeyError:
+            raise NotFound(pid) from None
+
+    def reader(self, rid: str) -> RunReader:
+        entry = self.run(rid)
+        with self._lock:
+            reader = self._readers.get(rid)
+            if reader is None:
+                reader = RunReader(entry.path)
+                self._readers[rid] = reader
+                while len(self._readers) > MAX_OPEN_READERS:
+                    self._readers.popitem(last=False)
+            else:
+                self._readers.move_to_end(rid)
+            return reader
+
+    def close(self) -> None:
+        with self._lock:
+            for reader in self._readers.values():
+                reader.close()
+            self._readers.clear()
+
+    # ---- files ---------------------------------------------------------------------
+    def contained_file(self, base: Path, name: str) -> Path:
+        """`base/name` if it is a regular file inside both `base` and the served root
+        (symlinks and `..` resolved first); NotFound otherwise."""
+        if not name or "\x00" in name:
+            raise NotFound(name)
+        try:
+            target = (base / name).resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise NotFound(name) from None
+        if not (target.is_relative_to(base.resolve()) and target.is_relative_to(self.root)) or not target.is_file():
+            raise NotFound(name)
+        return target

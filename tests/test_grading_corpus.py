@@ -1,0 +1,103 @@
+"""The labelled corpus (tests/grading/): accuracy of the grader over every case.
+
+Real cases are rebuilt from the shared data folder by reference (skipped when absent);
+invented cases cover every answer form and always run.  The thresholds are the accuracy
+reached when the corpus was labelled: a grader change that loses a case fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from thinklens.grading import grade
+from thinklens.grading.corpus import CORPUS_DIR, load_invented, load_real
+from thinklens.grading.realdata import shared_data_available
+
+MIN_ACCURACY_REAL = 1.0  # 934 / 934 when labelled
+MIN_ACCURACY_INVENTED = 1.0  # 209 / 209
+REQUIRED_FORMS = {
+    "integer", "real", "fraction", "radical", "expression", "equation", "assignment", "interval", "set", "tuple",
+    "matrix", "complex", "text", "units", "degrees", "percent", "dollars", "thousands", "base", "region",
+    "aime", "choice", "gsm8k",
+}
+
+needs_data = pytest.mark.skipif(
+    not shared_data_available(), reason="shared data folder absent (set THINKLENS_SHARED_DATA to ../shared/data)"
+)
+
+
+@pytest.fixture(scope="module")
+def real_cases():
+    return load_real()  # reads the tar.gz once for the module
+
+
+def _mismatches(cases):
+    wrong = []
+    for case in cases:
+        score = grade(case.request)
+        if score.correct is not case.correct or (case.expected_reason and score.reason != case.expected_reason):
+            wrong.append(f"{case.id}: label {case.correct} ({case.note}); got {score.correct} {score.reason} "
+                         f"extracted={score.extracted!r}")
+    return wrong
+
+
+def test_invented_corpus_covers_every_answer_form() -> None:
+    cases = load_invented()
+    assert len(cases) >= 200
+    forms = Counter(c.form for c in cases)
+    assert REQUIRED_FORMS <= set(forms), REQUIRED_FORMS - set(forms)
+    # every form has both right and wrong answers
+    for form in REQUIRED_FORMS:
+        labels = {c.correct for c in cases if c.form == form}
+        assert labels == {True, False}, form
+
+
+def test_invented_corpus_accuracy() -> None:
+    cases = load_invented()
+    wrong = _mismatches(cases)
+    accuracy = 1 - len(wrong) / len(cases)
+    assert accuracy >= MIN_ACCURACY_INVENTED, "\n".join(wrong)
+
+
+@needs_data
+def test_real_corpus_labels_cover_every_real_answer(real_cases) -> None:
+    cases = real_cases
+    assert len(cases) == 934
+    labels = [json.loads(line) for line in (CORPUS_DIR / "real_labels.jsonl").open(encoding="utf-8")]
+    assert all(lab["note"].strip() for lab in labels)
+    # every case where the graders disagreed when labelled has its own reason, not a default
+    for lab in labels:
+        votes = lab["graders_at_labelling"]
+        if len({votes["math_verify"], votes["strict_string"], votes["thinklens"]}) > 1:
+            assert lab["note"] != "all three graders agree", lab["ref"]
+
+
+@needs_data
+def test_real_corpus_accuracy(real_cases) -> None:
+    cases = real_cases
+    wrong = _mismatches(cases)
+    accuracy = 1 - len(wrong) / len(cases)
+    assert accuracy >= MIN_ACCURACY_REAL, "\n".join(wrong)
+
+
+@needs_data
+def test_truncated_qwq_generations_are_never_correct(real_cases) -> None:
+    truncated = [c for c in real_cases if c.request.finish_reason == "length"]
+    assert len(truncated) == 13
+    for case in truncated:
+        score = grade(case.request)
+        assert score.correct is False and score.reason == "truncated", case.id
+        # the raw generation still holds the reasoning: graded as a whole it must not pass either
+        assert "<think>" in case.raw_output
+    in_reasoning = [c for c in truncated if "</think>" not in c.raw_output]
+    assert len(in_reasoning) == 12
+
+
+@needs_data
+def test_failed_requests_count_as_no_answer(real_cases) -> None:
+    failed = [c for c in real_cases if c.id.startswith("meitann_math500") and not c.request.response]
+    assert len(failed) >= 14
+    assert all(grade(c.request).reason == "no_answer" for c in failed)

@@ -1,0 +1,269 @@
+"""Runs for the viewer tests, written through the real store and report code.
+
+Every outcome the viewer must show is present (correct, wrong, truncated, no answer,
+request error, grader timeout, not yet graded), with hostile text in the places a
+model or a dataset controls: prompt, answer, reasoning, gold, extracted answer,
+sample id, model name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from thinklens.config import make_config
+from thinklens.records import Generation, Sample, Score, Timings, Usage
+from thinklens.store import RunStore
+
+try:  # the real report builder (needs the grading package)
+    from thinklens.report import build_report, write_report
+except ImportError:  # grading not merged yet: same table from thinklens.metrics
+    build_report = write_report = None
+
+# Each sets window.__xss if it ever runs.
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_LINK = "[click me](javascript:window.__xss=1)"
+XSS_MATH = r"$\href{javascript:window.__xss=1}{x}$"
+XSS_ALL = f"{XSS_SCRIPT} {XSS_IMG} {XSS_LINK} {XSS_MATH}"
+
+OUTCOMES = ("correct", "wrong", "truncated", "no_answer", "error", "ungraded", "pending")
+
+REASONING = (
+    "Let me think about $x^2 + y^2 = 25$ first.\n\n"
+    "We have $x = 3$, so $y^2 = 16$ and $y = 4$.\n\n"
+    "Wait, the question asks for $x + y$, which is $7$.\n\n"
+    "Alternatively, check with \\[ (x+y)^2 = x^2 + 2xy + y^2 = 49. \\]\n\n"
+    "So the answer is 7. " + XSS_ALL
+)
+
+
+def _outcome_for(i: int, repeat: int) -> str:
+    return OUTCOMES[(i + 3 * repeat) % len(OUTCOMES)]
+
+
+def make_run(
+    run_dir: str | Path,
+    *,
+    model: str = "demo-model",
+    questions: int = 14,
+    repeats: int = 2,
+    subsets: tuple[str, ...] = ("Level 1", "Level 2"),
+    dataset: str = "math_500",
+    report: bool = True,
+    efficiency: bool = False,
+    flip: bool = False,
+) -> list[str]:
+    """A finished (or, with report=False, unfinished) run; returns its keys in plan order.
+    `flip` swaps correct and wrong verdicts: a second model that disagrees."""
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir)
+    keys: list[str] = []
+    config = make_config({
+        "model": model, "api_url": ["http://127.0.0.1:9/v1"], "datasets": [dataset], "api_key": "sk-secret",
+        "generation_config": {"n": repeats, "max_tokens": 4096, "temperature": 0.6},
+        "output": str(run_dir),
+    })
+    store.set_meta("config", config.redacted())
+    store.set_meta("model", model)
+    store.set_meta("datasets", [dataset])
+    store.set_meta("created_at", 1_700_000_000.0)
+    store.set_meta("updated_at", 1_700_000_100.0)
+    for i in range(questions):
+        subset = subsets[i % len(subsets)]
+        sid = f"q{i:03d}" if i != 1 else "<b>q001</b>"
+        prompt = f"Problem {i}: if $x^2 = {i * i}$ and $x > 0$, find $x$. Put the answer in \\boxed{{}}."
+        if i == 0:
+            prompt += "\n\n" + XSS_ALL
+        gold = str(i) if i != 2 else XSS_SCRIPT
+        sample = Sample(id=sid, dataset=dataset, subset=subset, messages=[{"role": "user", "content": prompt}],
+                        gold=gold, meta={"level": subset, "solution": f"Since $x^2={i * i}$, $x={i}$."})
+        for r in range(repeats):
+            key = f"{dataset}-{i:03d}-{r}"
+            keys.append(key)
+            outcome = _outcome_for(i, r)
+            if flip and outcome in ("correct", "wrong"):
+                outcome = "wrong" if outcome == "correct" else "correct"
+            tokens = 300 + 97 * i + 41 * r
+            if outcome == "error":
+                gen = Generation(error="HTTP 500 from server: " + XSS_SCRIPT, attempts=3,
+                                 timings=Timings(start=1_700_000_000.0 + i, e2e=0.2))
+            else:
+                content = {
+                    "correct": f"The answer is $\\boxed{{{i}}}$.",
+                    "wrong": f"The answer is $\\boxed{{{i + 1}}}$. {XSS_ALL}",
+                    "truncated": "",
+                    "no_answer": "I could not finish. " + XSS_IMG,
+                    "ungraded": f"The answer is $\\boxed{{\\sqrt{{{i * i}}}}}$.",
+                    "pending": f"The answer is $\\boxed{{{i}}}$.",
+                }[outcome]
+                gen = Generation(
+                    content=content,
+                    reasoning=REASONING,
+                    reasoning_source="reasoning_content",
+                    finish_reason="length" if outcome == "truncated" else "stop",
+                    usage=Usage(prompt_tokens=40 + i, completion_tokens=tokens, reasoning_tokens=tokens - 20),
+                    timings=Timings(start=1_700_000_000.0 + i, ttft=0.05 + 0.01 * i, ttfat=0.5 + 0.1 * i, e2e=1.0 + 0.25 * i + r),
+                    endpoint="http://127.0.0.1:9/v1",
+                )
+            store.put_generation(key, sample, r, gen)
+            score = {
+                "correct": Score(True, "correct", extracted=str(i), normalized_pred=str(i), normalized_gold=str(i)),
+                "wrong": Score(False, "not_equivalent", extracted=str(i + 1) if i != 4 else XSS_IMG),
+                "truncated": Score(False, "truncated", extracted=None),
+                "no_answer": Score(False, "no_answer", extracted=None),
+                "ungraded": Score(None, "ungraded", extracted=f"\\sqrt{{{i * i}}}", detail={"timeout_s": 10}),
+            }.get(outcome)
+            if score is not None:
+                store.put_score(key, score)
+    store.set_plan([(k, "math") for k in keys])
+    if efficiency:
+        add_efficiency(store, keys)
+    if report:
+        if build_report is not None:
+            write_report(asyncio.run(build_report(store, config, keys, {}, None)), run_dir)
+        else:
+            _write_report_from_metrics(store, model, repeats, config.redacted())
+        (run_dir / "config.yaml").write_text(json.dumps(config.redacted(), indent=1))
+    store.close()
+    return keys
+
+
+# The efficiency tables as `thinklens efficiency` writes them (efficiency/tables.py).
+EFFICIENCY_DDL = """
+CREATE TABLE IF NOT EXISTS efficiency_runs (
+    settings_hash TEXT PRIMARY KEY, settings TEXT NOT NULL, summary TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS efficiency_samples (
+    settings_hash TEXT NOT NULL, key TEXT NOT NULL, dataset TEXT NOT NULL, subset TEXT NOT NULL,
+    group_label TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL, method TEXT NOT NULL,
+    no_reasoning INTEGER NOT NULL, truncated INTEGER NOT NULL, correct INTEGER, tokens_exact INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL, first_correct_tokens INTEGER, reflection_tokens INTEGER,
+    token_efficiency REAL, steps TEXT NOT NULL, first_correct_status TEXT NOT NULL, first_correct_step INTEGER,
+    first_correct_offset INTEGER, verify_first_correct_step INTEGER, judge_first_correct_step INTEGER,
+    judge_status TEXT, thought_num INTEGER NOT NULL, thought_switches TEXT NOT NULL, solutions INTEGER NOT NULL,
+    solution_steps TEXT NOT NULL, detail TEXT NOT NULL, created_at REAL NOT NULL,
+    PRIMARY KEY (settings_hash, key));
+"""
+SETTINGS_HASH = "abc123"
+
+
+def add_efficiency(store: RunStore, keys: list[str]) -> None:
+    """What `thinklens efficiency` leaves: efficiency.json, a figure, per-trace rows.
+    Rows of an older analysis (other settings) sit beside the current ones."""
+    from thinklens.viewer.render import split_paragraphs
+
+    store.ensure_schema(EFFICIENCY_DDL)
+    spans = split_paragraphs(REASONING)
+    switches = [[REASONING.index("Wait"), "Wait"], [REASONING.index("Alternatively"), "Alternatively"]]
+    rows = store.conn.execute("SELECT key, dataset, subset, sample_id, repeat FROM results WHERE status='ok'").fetchall()
+    for key, dataset, subset, sid, rep in rows:
+        for settings_hash, first_step in ((SETTINGS_HASH, 1), ("old-settings", 3)):
+            store.conn.execute(
+                "INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (settings_hash, key, dataset, subset, subset, sid, rep, "verify", 0, 0, 1, 1, 250, 60, 190, 0.24,
+                 json.dumps([list(sp) for sp in spans]), "found", first_step, spans[first_step][1], first_step, None,
+                 None, 2, json.dumps(switches), 2, json.dumps([1, 4]),
+                 json.dumps({"candidates": ["\\boxed{7}"], "note": XSS_SCRIPT}), 1_700_000_300.0),
+            )
+    store.commit()
+    metrics = {"n": len(rows), "n_complete": len(rows) - 2, "n_truncated": 2, "reasoning_tokens": 812.5,
+               "n_reached_correct": 5, "first_correct_tokens": 301.2, "reflection_tokens": 511.3,
+               "token_efficiency": 0.37, "thought_num": 2.5, "solutions": 3.1, "n_graded": 9, "accuracy": 0.42,
+               "xi_o": 0.63, "n_incorrect": 4, "xi_ut": 0.18, "n_judge_unparsed": 0, "tokens_exact": False,
+               "truncated": {"n": 2, "reasoning_tokens": 4000.0}}
+    (store.run_dir / "efficiency.json").write_text(json.dumps({
+        "model": "demo-model", "dataset": "math_500",
+        "settings": {"method": "verify", "split": "double_newline", "settings_hash": SETTINGS_HASH},
+        "subset_order": ["Level 1", "Level 2"],
+        "subsets": {"Level 1": metrics, "Level 2": metrics, "overall": metrics},
+        "definitions": {"first_correct_tokens": "mean T^: tokens to the end of the first correct step"},
+    }))
+    # an SVG figure carrying a script: as an <img> it must stay inert
+    (store.run_dir / "efficiency.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80"><script>window.__xss=1</script>'
+        '<rect width="200" height="80" fill="#2858b8"/><text x="10" y="45" fill="#fff">efficiency</text></svg>'
+    )
+
+
+def make_perf(folder: str | Path) -> Path:
+    """A `thinklens perf` folder: summary.json (levels, config, warnings), summary.csv,
+    requests.jsonl, a figure, and its own run.sqlite (perf_requests), which must not
+    make it look like an evaluation run."""
+    import sqlite3
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lat = {"mean": 0.21, "p50": 0.2, "p90": 0.3, "p95": 0.33, "p99": 0.41, "p999": 0.5, "max": 0.52,
+           "min": 0.1, "std": 0.05, "n": 100}
+    tpot = {k: (v / 100 if isinstance(v, float) else v) for k, v in lat.items()}
+    levels = [
+        {"level": f"c={c}", "mode": "closed", "concurrency": c, "requests_ok": 100, "requests_failed": c // 8,
+         "requests_cancelled": 0, "failures": {"HTTP 500": c // 8}, "duration": 10.0 / c,
+         "request_throughput": 9.5 * c, "output_throughput": 1200.0 * c, "total_throughput": 1500.0 * c,
+         "concurrency_achieved": c * 0.97, "ttft": lat, "ttfat": lat, "tpot": tpot, "itl": tpot, "e2e": lat,
+         "tokens": {}, "goodput": {"attainment": 0.9}, "generator": {}, "excluded": {},
+         "warnings": ["client CPU busy"] if c == 32 else []}
+        for c in (1, 8, 32)
+    ]
+    (folder / "summary.json").write_text(json.dumps(
+        {"levels": levels, "config": {"model": "m", "api_key": None}, "warnings": []}))
+    (folder / "summary.csv").write_text("concurrency,request_throughput\n1,9.5\n")
+    (folder / "requests.jsonl").write_text(json.dumps({"level": "c=1", "ttft": 0.2}) + "\n")
+    (folder / "latency.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60"><rect width="120" height="60" fill="#d9653b"/></svg>'
+    )
+    conn = sqlite3.connect(folder / "run.sqlite")
+    conn.execute("CREATE TABLE IF NOT EXISTS perf_requests (id INTEGER PRIMARY KEY, level TEXT)")
+    conn.commit()
+    conn.close()
+    return folder
+
+
+class ServedViewer:
+    """The viewer app on a real uvicorn server, on a free port, in a thread."""
+
+    def __init__(self, root: str | Path, *, lang: str = "en"):
+        from thinklens.viewer.server import allowed_hosts_for, create_app
+
+        self.app = create_app(root, lang=lang, allowed_hosts=allowed_hosts_for("127.0.0.1"))
+
+    def __enter__(self) -> "ServedViewer":
+        import threading
+        import time
+
+        import uvicorn
+
+        from thinklens.viewer.server import bind_socket
+
+        self.sock = bind_socket("127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("viewer did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+        self.app.state.catalog.close()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+        """(status, headers, body) of a GET; the path is sent exactly as given."""
+        import http.client
+
+        host, port = self.base.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            resp = conn.getresponse()
+            body = resp.read().decode("utf-8", errors="replace")
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+        finally:
+            conn.close()
