@@ -140,6 +140,8 @@ def _fmt(v: Any, digits: int = 1) -> str:
 
 def print_summary(summary: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
+    if not console.is_terminal:  # a log file or a pipe: 80 columns would squash the table
+        console = Console(file=console.file, width=max(console.width, 150))
     s = summary["settings"]
     exact = "" if s.get("tokens_exact") else " [yellow](token counts approximate: no tokenizer)[/]"
     table = Table(title=f"Efficiency: {summary['model']} on {summary['dataset']}{exact}", title_justify="left")
