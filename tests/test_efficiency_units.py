@@ -287,3 +287,14 @@ def test_guide_model_config_is_accepted_and_checked(tmp_path):
         "keywords", "judge", "Qwen/QwQ-32B", 8000, 50, ("Level 1",))
     with pytest.raises(ConfigError, match="unknown model_config key"):
         settings_from_model_config({"report_path": str(tmp_path), "tokeniser_path": "x"})
+
+
+def test_spearman_with_ties():
+    from thinklens.efficiency.stats import average_ranks, spearman
+
+    assert average_ranks([10, 20, 20, 5]) == [2.0, 3.5, 3.5, 1.0]
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]) == pytest.approx(0.8)
+    with pytest.raises(ValueError):
+        spearman([1, 1], [1, 2])

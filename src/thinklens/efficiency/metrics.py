@@ -130,6 +130,7 @@ def _token_metrics(samples: list[SampleEfficiency]) -> dict[str, Any]:
     return {
         "reasoning_tokens": _mean([s.reasoning_tokens for s in samples]),
         "n_reached_correct": len(reached),
+        "reasoning_tokens_reached": _mean([s.reasoning_tokens for s in reached]),
         "first_correct_tokens": _mean([s.first_correct.tokens for s in reached]),  # type: ignore[misc]
         "reflection_tokens": _mean([s.reflection_tokens for s in reached]),  # type: ignore[misc]
         "token_efficiency": _mean([s.ratio for s in reached if s.ratio is not None]),  # type: ignore[misc]
