@@ -6,9 +6,6 @@ import asyncio
 import json
 import socket
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,8 @@ import yaml
 from aiohttp import web
 
 from thinklens.cli import main
+
+from http_helpers import http_server
 from thinklens.mock_server import MockServerConfig, run_mock_server
 from thinklens.shared_data import shared_data_dir
 
@@ -29,28 +28,6 @@ def _tiny_math(tmp_path: Path, n: int = 4) -> Path:
              "unique_id": f"tiny/{i}.json"} for i in range(n)]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
-
-
-@contextmanager
-def http_server(handler: Callable[[web.Request], web.StreamResponse]) -> Iterator[str]:
-    """A deliberately broken server on a free port, in a background thread."""
-    loop = asyncio.new_event_loop()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
 
 
 def _free_port() -> int:

@@ -25,6 +25,7 @@ from .benchmarks import Benchmark, DatasetArgs, get_benchmark
 from .config import TaskConfig, make_config, sample_key
 from .errors import ConfigError
 from .grading import GradeRequest, GradingPool
+from .limits import raise_open_file_limit
 from .progress import RunProgress
 from .records import Generation, Sample, Score
 from .report import Report, build_report, print_report, write_report
@@ -200,6 +201,7 @@ class Runner:
                     progress.advance(error=not gen.ok)
 
             workers = min(self.config.eval_batch_size, len(todo))
+            raise_open_file_limit(workers)
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(workers)))
             request_seconds = time.perf_counter() - started
