@@ -94,7 +94,7 @@ def plot_grid(
             ax.set_ylabel("tokens")
     if not single:
         handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside upper center", ncol=min(len(series), 5))
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(series), 5))
     fig.suptitle(title)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
