@@ -124,3 +124,17 @@ def test_ungraded_traces_count_apart_from_accuracy(tmp_path):
     overall = result.summary["subsets"]["overall"]
     assert overall["n"] == 3 and overall["n_graded"] == 0 and overall["accuracy"] is None
     assert overall["xi_o"] is None and overall["n_reached_correct"] == 3
+
+
+def test_a_run_with_several_datasets_needs_one_chosen(tmp_path):
+    from thinklens.errors import ConfigError
+
+    math = RunRow(Sample(id="m0", dataset="math_500", subset="Level 1", messages=[{"role": "user", "content": "1+1?"}],
+                         gold="2", meta={"problem": "1+1?"}),
+                  Generation(content="\\boxed{2}", reasoning="1+1 = 2.", reasoning_source="reasoning_content",
+                             finish_reason="stop"), "math")
+    run = write_run(tmp_path / "run", [*_mc_rows(), math], model="m")
+    with pytest.raises(ConfigError, match=r"several datasets \(gpqa, math_500\).*--dataset"):
+        analyse_run(run, make_settings(), progress=False, figures=False)
+    result = analyse_run(run, make_settings(dataset="math500", grading_workers=1), progress=False, figures=False)
+    assert result.summary["dataset"] == "math_500" and result.samples[0].first_correct.step == 0

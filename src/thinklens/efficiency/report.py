@@ -160,6 +160,10 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
             _fmt(m["solutions"], 2), str(m["n_judge_unparsed"]),
         )
     console.print(table)
+    no_reasoning = summary["subsets"][OVERALL]["n_no_reasoning"]
+    if no_reasoning:
+        console.print(f"[yellow]{no_reasoning} trace(s) had no reasoning[/] (no reasoning field, no </think>): their "
+                      "whole output was analysed as the trace.")
     dropped = sum(v["dropped_by_length"] for v in summary["selection"].values())
     if dropped:
         console.print(f"[yellow]{dropped} trace(s) longer than max_tokens={s['max_tokens']} were left out[/] "

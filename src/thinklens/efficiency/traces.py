@@ -74,14 +74,9 @@ def _group_of(group_by: str, subset: str, meta: dict) -> str:
 def load_run(store: RunStore, *, dataset: str | None, subsets: tuple[str, ...] | None, group_by: str) -> LoadedRun:
     """Rows of the run's latest plan (every row when it has none), for one dataset."""
     plan = store.plan()
-    rows = store.conn.execute(
-        "SELECT key, dataset, subset, sample_id, repeat, gold, sample_meta, status, content, reasoning, "
-        "reasoning_source, finish_reason, completion_tokens, reasoning_tokens, correct, extracted FROM results"
-    ).fetchall()
-    if plan:
-        rows = [r for r in rows if r["key"] in plan]
-    datasets = sorted({r["dataset"] for r in rows})
-    if not rows:
+    in_plan = "key IN (SELECT key FROM plan)" if plan else "1=1"
+    datasets = [r[0] for r in store.conn.execute(f"SELECT DISTINCT dataset FROM results WHERE {in_plan} ORDER BY 1")]
+    if not datasets:
         raise ConfigError(f"the run in {store.run_dir} holds no generations yet")
     if dataset is None:
         if len(datasets) > 1:
@@ -91,7 +86,13 @@ def load_run(store: RunStore, *, dataset: str | None, subsets: tuple[str, ...] |
             )
         dataset = datasets[0]
     chosen = _match_dataset(dataset, datasets)
-    rows = [r for r in rows if r["dataset"] == chosen]
+    # Only the chosen dataset's rows are read: reasoning texts are long.
+    rows = store.conn.execute(
+        "SELECT key, dataset, subset, sample_id, repeat, gold, sample_meta, status, content, reasoning, "
+        f"reasoning_source, finish_reason, completion_tokens, reasoning_tokens, correct, extracted FROM results "
+        f"WHERE dataset=? AND {in_plan}",
+        (chosen,),
+    ).fetchall()
     metas = {r["key"]: json.loads(r["sample_meta"] or "{}") for r in rows}
     if group_by == "auto":
         # GPQA has one subset; its domains are what users compare.
