@@ -9,7 +9,7 @@ EXTRAS=test bash scripts/setup.sh
 VPY="$ROOT/.venv/bin/python"
 # The transformers backend's tests: CPU torch (resolves offline here) + transformers.
 if ! "$VPY" -c "import torch, transformers" 2>/dev/null; then
-  "$VPY" -m pip install -q --disable-pip-version-check "torch==2.13.0" "transformers>=4.45" \
+  "$VPY" -m pip install -q --disable-pip-version-check "torch==2.13.0" "transformers>=4.51" \
     || echo "warning: torch/transformers not installed: the local-backend tests will be skipped"
 fi
 # Browser tests: Debian's Chromium (never a downloaded browser build).

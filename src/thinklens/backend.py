@@ -18,8 +18,8 @@ class Backend(Protocol):
     async def check(self) -> list[str]:
         """Fail fast (raise) when generation cannot work; return warnings."""
 
-    async def generate(self, sample: Sample) -> Generation:
-        """One generation; failures are returned as Generation(error=...), not raised."""
+    async def generate(self, sample: Sample, repeat: int = 0) -> Generation:
+        """One generation of repeat `repeat`; failures are returned as Generation(error=...)."""
 
     async def close(self) -> None: ...
 
@@ -48,8 +48,13 @@ class ServiceBackend:
     async def check(self) -> list[str]:
         return await self.client.check(self.config.model)
 
-    async def generate(self, sample: Sample) -> Generation:
-        request = ChatRequest(self.config.model, sample.messages, self.params, stream=self.config.stream)
+    async def generate(self, sample: Sample, repeat: int = 0) -> Generation:
+        params = self.params
+        if repeat and "seed" in params:
+            # A fixed seed would make every repeat identical (vLLM honours it per request),
+            # and avg@n / pass@k meaningless: each repeat gets its own, reproducible seed.
+            params = {**params, "seed": params["seed"] + repeat}
+        request = ChatRequest(self.config.model, sample.messages, params, stream=self.config.stream)
         return await self.client.chat(request)
 
     async def close(self) -> None:
@@ -61,8 +66,6 @@ def make_backend(config: TaskConfig) -> Backend:
         return ServiceBackend(config)
     try:
         from .local import CheckpointBackend  # the [local] extra: torch + transformers
-    except ImportError as exc:
-        raise ConfigError(
-            f"eval_type 'checkpoint' needs the local backend ({exc}). Install it with: pip install 'thinklens[local]'"
-        ) from None
+    except ImportError as exc:  # its message carries the install hint
+        raise ConfigError(f"eval_type 'checkpoint' needs the local backend: {exc}") from None
     return CheckpointBackend(config)

@@ -190,7 +190,7 @@ class Runner:
             async def worker() -> None:
                 nonlocal failed
                 for item in queue:  # shared iterator: each worker takes the next item
-                    gen = await backend.generate(item.sample)
+                    gen = await backend.generate(item.sample, item.repeat)
                     store.put_generation(item.key, item.sample, item.repeat, gen)
                     if gen.ok:
                         task = asyncio.create_task(grade_and_store(item, gen))
