@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS efficiency_samples (
     first_correct_tokens INTEGER,
     reflection_tokens    INTEGER,
     token_efficiency     REAL,
-    steps                TEXT NOT NULL,      -- JSON [[start, end], ...] into the reasoning
+    steps                TEXT NOT NULL,      -- JSON [[start, end], ...] into the reasoning (the content if no_reasoning)
     first_correct_status TEXT NOT NULL,      -- found | none | unparsed | error
     first_correct_step   INTEGER,
     first_correct_offset INTEGER,            -- end of that step in the reasoning (characters)
