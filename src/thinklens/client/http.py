@@ -54,16 +54,24 @@ class StreamTrace:
     cum_tokens: list[int | None] = field(default_factory=list)
     start_monotonic: float = 0.0
     end_monotonic: float = 0.0
+    response_id: str | None = None  # the server's id of the completion (to match its logs)
 
 
 class AttemptError(Exception):
-    """One attempt failed.  `retryable` says whether another attempt may succeed."""
+    """One attempt failed.  `retryable` says whether another attempt may succeed;
+    `kind` names the failure for counting (`perf` tallies failures by it): "http",
+    "connection", "first_token_timeout", "stall", "total_timeout", "malformed",
+    "server_error", "incomplete"."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None):
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None,
+        kind: str = "error",
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.kind = "http" if status is not None and kind == "error" else kind
 
 
 class ChatClient:
@@ -197,6 +205,8 @@ class ChatClient:
         policy = self.policy
         started = time.time()
         t0 = loop.time()
+        if trace is not None:
+            trace.start_monotonic = t0  # known even when the attempt fails before any byte
         total_deadline = t0 + policy.timeout_total if policy.timeout_total else None
 
         def deadline(phase_timeout: float) -> float:
@@ -235,17 +245,23 @@ class ChatClient:
             raise AttemptError(f"HTTP error: {exc.message}", retryable=True, status=exc.status) from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             # aiohttp's connect timeout is a TimeoutError too: catch its errors first.
-            raise AttemptError(f"connection error: {describe_exception(exc)}", retryable=True) from None
+            raise AttemptError(f"connection error: {describe_exception(exc)}", retryable=True, kind="connection") from None
         except TimeoutError:
             if total_deadline and loop.time() >= total_deadline - 0.01:
-                raise AttemptError(f"no complete answer within --timeout-total {policy.timeout_total:g}s", retryable=True) from None
+                raise AttemptError(
+                    f"no complete answer within --timeout-total {policy.timeout_total:g}s", retryable=True,
+                    kind="total_timeout",
+                ) from None
             if phase == "first_token":
                 raise AttemptError(
-                    f"no response within --timeout-first-token {policy.timeout_first_token:g}s", retryable=True
+                    f"no response within --timeout-first-token {policy.timeout_first_token:g}s", retryable=True,
+                    kind="first_token_timeout",
                 ) from None
-            raise AttemptError(f"stream stalled: silent for --timeout-idle {policy.timeout_idle:g}s", retryable=True) from None
+            raise AttemptError(
+                f"stream stalled: silent for --timeout-idle {policy.timeout_idle:g}s", retryable=True, kind="stall"
+            ) from None
         except OSError as exc:
-            raise AttemptError(f"connection error: {describe_exception(exc)}", retryable=True) from None
+            raise AttemptError(f"connection error: {describe_exception(exc)}", retryable=True, kind="connection") from None
 
     # ---- building the Generation -------------------------------------------------
     def _split(self, content: str, reasoning: str, reasoning_source: str) -> tuple[str, str, str, int]:
@@ -264,9 +280,9 @@ class ChatClient:
             choice = data["choices"][0]
             message = choice.get("message") or {}
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise AttemptError(f"malformed response: {_snippet(raw)}", retryable=True) from None
+            raise AttemptError(f"malformed response: {_snippet(raw)}", retryable=True, kind="malformed") from None
         if not isinstance(message, dict):
-            raise AttemptError(f"malformed response: {_snippet(raw)}", retryable=True)
+            raise AttemptError(f"malformed response: {_snippet(raw)}", retryable=True, kind="malformed")
         content = message.get("content") or ""
         reasoning, source = _reasoning_from(message)
         reasoning, answer, source, _ = self._split(content, reasoning, source)
@@ -276,9 +292,12 @@ class ChatClient:
 
     def _from_stream(self, acc: "_StreamAccumulator", started: float, elapsed: float) -> Generation:
         if acc.error is not None:
-            raise AttemptError(acc.error, retryable=True)
+            raise AttemptError(acc.error, retryable=True, kind=acc.error_kind)
         if not acc.done and acc.finish_reason is None:
-            raise AttemptError("stream ended before the answer was complete (no finish_reason, no [DONE])", retryable=True)
+            raise AttemptError(
+                "stream ended before the answer was complete (no finish_reason, no [DONE])", retryable=True,
+                kind="incomplete",
+            )
         content = "".join(acc.content_parts)
         reasoning = "".join(acc.reasoning_parts)
         reasoning, answer, source, answer_offset = self._split(content, reasoning, acc.reasoning_source)
@@ -295,7 +314,7 @@ class _StreamAccumulator:
 
     __slots__ = (
         "t0", "trace", "content_parts", "content_marks", "content_len", "reasoning_parts",
-        "reasoning_source", "finish_reason", "usage", "ttft", "done", "error",
+        "reasoning_source", "finish_reason", "usage", "ttft", "done", "error", "error_kind",
     )
 
     def __init__(self, t0: float, trace: StreamTrace | None):
@@ -313,6 +332,7 @@ class _StreamAccumulator:
         self.ttft: float | None = None
         self.done = False
         self.error: str | None = None
+        self.error_kind = "malformed"
 
     def feed(self, payload: bytes, now: float) -> bool:
         """Take one `data:` payload; True when the stream is finished."""
@@ -332,6 +352,7 @@ class _StreamAccumulator:
         if "error" in data and not data.get("choices"):
             err = data["error"]
             self.error = f"server error in stream: {err.get('message') if isinstance(err, dict) else err}"
+            self.error_kind = "server_error"
             self.done = True
             return True
         usage = data.get("usage")
@@ -359,6 +380,8 @@ class _StreamAccumulator:
                 self.ttft = now - self.t0
             trace = self.trace
             if trace is not None:
+                if trace.response_id is None:
+                    trace.response_id = data.get("id")
                 trace.times.append(now)
                 trace.chars.append(len(piece or "") + len(reasoning_piece or ""))
                 trace.cum_tokens.append(usage.get("completion_tokens") if usage else None)
