@@ -1,0 +1,180 @@
+"""efficiency.json (written before any figure), its figures, and the console table."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .metrics import METRICS, SampleEfficiency, agreement, summarize
+
+if TYPE_CHECKING:
+    from ..judge import Judge
+    from .selection import GroupSelection
+    from .settings import EfficiencySettings
+    from .traces import LoadedRun
+
+SUMMARY_FILENAME = "efficiency.json"
+FIGURE_STEM = "efficiency"
+OVERALL = "overall"
+
+DEFINITIONS = {
+    "reasoning_tokens": "mean T: tokens of the reasoning (whole output when the model has none), complete traces",
+    "first_correct_tokens": "mean T^: tokens from the start of the reasoning to the end of the first step reaching "
+                            "the correct answer (that step included), over the n_reached_correct traces",
+    "reflection_tokens": "mean T - T^ over the n_reached_correct traces",
+    "token_efficiency": "mean T^/T over the n_reached_correct traces",
+    "thought_num": "mean number of thought switches (settings.switch_phrases, case-insensitive, word boundaries)",
+    "accuracy": "the run's own graded final-answer accuracy on the selected traces (n_graded with a verdict)",
+    "xi_o": "outcome efficiency: mean over graded complete traces of sigma*T^/T (sigma: final answer correct; "
+            "T^ = T when no step is correct)",
+    "xi_ut": "underthinking score: mean over incorrect complete traces of 1 - T^/T (T^ = T when no step is correct)",
+    "solutions": "mean solution rounds: steps that state an answer",
+    "truncated": "traces cut by the token limit: counted in n, n_truncated and accuracy; their token metrics are here",
+}
+
+
+def build_summary(
+    *,
+    settings: "EfficiencySettings",
+    run_dir: Path,
+    loaded: "LoadedRun",
+    selection: dict[str, "GroupSelection"],
+    samples: list[SampleEfficiency],
+    tokenizer: str | None,
+    judge: "Judge | None",
+) -> dict[str, Any]:
+    from .. import __version__
+
+    by_group: dict[str, list[SampleEfficiency]] = {g: [] for g in selection}
+    for s in samples:
+        by_group.setdefault(s.group, []).append(s)
+    subsets = {g: summarize(items) for g, items in by_group.items()}
+    subsets[OVERALL] = summarize(samples)
+    public = settings.public()
+    public["tokenizer"] = tokenizer
+    public["tokens_exact"] = tokenizer is not None
+    public["dataset"] = loaded.dataset
+    public["group_by"] = loaded.group_by
+    public["settings_hash"] = settings.settings_hash()
+    summary: dict[str, Any] = {
+        "thinklens_version": __version__,
+        "created_at": time.time(),
+        "run_dir": str(run_dir),
+        "model": settings.model_name or loaded.model,
+        "dataset": loaded.dataset,
+        "settings": public,
+        "subset_order": list(selection),
+        "selection": {g: sel.to_dict() for g, sel in selection.items()},
+        "subsets": subsets,
+        "definitions": DEFINITIONS,
+    }
+    if settings.method == "both":
+        summary["agreement"] = {g: agreement(items) for g, items in by_group.items()} | {OVERALL: agreement(samples)}
+        as_judge = [_as_method(s, "judge") for s in samples]
+        judged: dict[str, list[SampleEfficiency]] = {g: [] for g in selection}
+        for s in as_judge:
+            judged.setdefault(s.group, []).append(s)
+        summary["by_method"] = {
+            "verify": subsets,
+            "judge": {g: summarize(items) for g, items in judged.items()} | {OVERALL: summarize(as_judge)},
+        }
+    if judge is not None:
+        st = judge.stats
+        summary["judge_calls"] = {"requests": st.requests, "cache_hits": st.cache_hits, "errors": st.errors,
+                                  "unparsed": st.unparsed, "by_purpose": dict(st.by_purpose)}
+    return summary
+
+
+def _as_method(s: SampleEfficiency, method: str) -> SampleEfficiency:
+    import dataclasses
+
+    fc = s.judge if method == "judge" else s.verify
+    assert fc is not None
+    return dataclasses.replace(s, first_correct=fc, method=method)
+
+
+def write_summary(summary: dict[str, Any], run_dir: Path) -> Path:
+    path = run_dir / SUMMARY_FILENAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
+    tmp.replace(path)  # atomic: a reader never sees half a file
+    return path
+
+
+def read_summary(run_dir: str | Path) -> dict[str, Any]:
+    from ..errors import ConfigError
+
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / SUMMARY_FILENAME
+    if not path.is_file():
+        raise ConfigError(f"no {SUMMARY_FILENAME} in {path.parent}: run `thinklens efficiency {path.parent}` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+
+
+def draw_figures(summary: dict[str, Any], run_dir: Path, stem: str = FIGURE_STEM) -> list[Path]:
+    from .figures import plot_grid
+
+    order = summary["subset_order"]
+    title = f"Reasoning efficiency of {summary['model']} on {summary['dataset']} " \
+            f"(split {summary['settings']['split']}, method {summary['settings']['method']})"
+    return plot_grid([(summary["model"], summary["subsets"])], order, title, run_dir / stem)
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def print_summary(summary: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    if not console.is_terminal:  # a log file or a pipe: 80 columns would squash the table
+        console = Console(file=console.file, width=max(console.width, 150))
+    s = summary["settings"]
+    exact = "" if s.get("tokens_exact") else " [yellow](token counts approximate: no tokenizer)[/]"
+    table = Table(title=f"Efficiency: {summary['model']} on {summary['dataset']}{exact}", title_justify="left")
+    cols = ("Subset", "N", "Reached", "Trunc", "T", "T^", "T-T^", "T^/T", "Switches", "Acc", "xi_O", "xi_UT",
+            "Sol", "Unparsed")
+    for c in cols:
+        table.add_column(c, justify="left" if c == "Subset" else "right")
+    for name in [*summary["subset_order"], OVERALL]:
+        m = summary["subsets"].get(name)
+        if not m:
+            continue
+        table.add_row(
+            name, str(m["n"]), str(m["n_reached_correct"]), str(m["n_truncated"]), _fmt(m["reasoning_tokens"], 0),
+            _fmt(m["first_correct_tokens"], 0), _fmt(m["reflection_tokens"], 0), _fmt(m["token_efficiency"], 3),
+            _fmt(m["thought_num"], 2), _fmt(m["accuracy"], 3), _fmt(m["xi_o"], 3), _fmt(m["xi_ut"], 3),
+            _fmt(m["solutions"], 2), str(m["n_judge_unparsed"]),
+        )
+    console.print(table)
+    no_reasoning = summary["subsets"][OVERALL]["n_no_reasoning"]
+    if no_reasoning:
+        console.print(f"[yellow]{no_reasoning} trace(s) had no reasoning[/] (no reasoning field, no </think>): their "
+                      "whole output was analysed as the trace.")
+    dropped = sum(v["dropped_by_length"] for v in summary["selection"].values())
+    if dropped:
+        console.print(f"[yellow]{dropped} trace(s) longer than max_tokens={s['max_tokens']} were left out[/] "
+                      "(per subset in efficiency.json `selection`).")
+    if "agreement" in summary:
+        a = summary["agreement"][OVERALL]
+        if a.get("n_compared"):
+            console.print(
+                f"verify vs judge on {a['n_compared']} traces: same first correct step {a['same_first_correct_step']:.1%}, "
+                f"same reached/not reached {a['same_reached_correct']:.1%}"
+            )
+
+
+__all__ = ["METRICS", "build_summary", "draw_figures", "print_summary", "read_summary", "write_summary"]
