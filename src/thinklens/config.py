@@ -194,6 +194,13 @@ class TaskConfig(_Strict):
     def _check(self) -> "TaskConfig":
         if self.eval_type == "service" and not self.api_url:
             raise ValueError("api_url is required for eval_type 'service' (e.g. http://127.0.0.1:8000/v1)")
+        if self.judge_strategy != "rule" and not (
+            self.judge_config and self.judge_config.api_url and self.judge_config.model
+        ):
+            raise ValueError(
+                f"judge_strategy {self.judge_strategy!r} needs a judge: --judge-url and --judge-model "
+                "(judge_config=dict(api_url=..., model=...))"
+            )
         unknown = set(self.dataset_args) - set(self.datasets)
         if unknown:
             raise ValueError(f"dataset_args names datasets that are not in datasets: {sorted(unknown)}")

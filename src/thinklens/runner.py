@@ -24,10 +24,10 @@ from .backend import Backend, make_backend
 from .benchmarks import Benchmark, DatasetArgs, get_benchmark
 from .config import TaskConfig, make_config, sample_key
 from .errors import ConfigError
-from .grading import GradeRequest, GradingPool
 from .limits import raise_open_file_limit
 from .progress import RunProgress
 from .records import Generation, Sample, Score
+from .scoring import Scorer
 from .report import Report, build_report, print_report, write_report
 from .store import RunStore
 
@@ -82,17 +82,6 @@ def plan_items(config: TaskConfig) -> tuple[list[WorkItem], dict[str, Benchmark]
     return items, benchmarks
 
 
-def grade_request(sample: Sample, gen: Generation, grader: str) -> GradeRequest:
-    return GradeRequest(
-        grader=grader,
-        response=gen.content,
-        gold=sample.gold,
-        finish_reason=gen.finish_reason,
-        problem=str(sample.meta.get("problem", "")),
-        choices=tuple(sample.meta.get("choices") or ()),
-    )
-
-
 class Runner:
     def __init__(self, config: TaskConfig, *, console: Console | None = None):
         self.config = config
@@ -120,21 +109,21 @@ class Runner:
         store = RunStore(self.run_dir)
         try:
             self._write_config(store, items)
-            pool = GradingPool(workers=config.grading_workers, timeout=config.grading_timeout)
+            scorer = Scorer.for_config(config, store)
             try:
                 graders = {it.key: it.grader for it in items}
-                await self._grade_stored(store, pool, graders)
+                await self._grade_stored(store, scorer, graders)
                 t0 = time.time()
                 sent, failed, request_seconds = (
-                    await self._execute(todo, backend, store, pool) if backend else (0, 0, 0.0)
+                    await self._execute(todo, backend, store, scorer) if backend else (0, 0, 0.0)
                 )
                 history = store.get_meta("history", [])
                 history.append({"started_at": t0, "ended_at": time.time(), "requests": sent, "failed": failed,
                                 "request_seconds": round(request_seconds, 3)})
                 store.set_meta("history", history)
-                report = await build_report(store, config, [it.key for it in items], benchmarks, pool)
+                report = await build_report(store, config, [it.key for it in items], benchmarks, scorer.pool)
             finally:
-                pool.close()
+                await scorer.close()
                 if backend is not None:
                     await backend.close()
             write_report(report, self.run_dir)
@@ -160,20 +149,18 @@ class Runner:
         store.set_meta("updated_at", time.time())
         store.set_plan([(it.key, it.grader) for it in items])
 
-    async def _grade_stored(self, store: RunStore, pool: GradingPool, graders: dict[str, str]) -> None:
+    async def _grade_stored(self, store: RunStore, scorer: Scorer, graders: dict[str, str]) -> None:
         """Generations stored by a run that died before grading them: grade, no request."""
         pending = [r for r in store.ungraded_ok() if r.key in graders]
         if not pending:
             return
-        scores = await asyncio.gather(
-            *(pool.grade(grade_request(r.sample, r.generation, graders[r.key])) for r in pending)
-        )
+        scores = await asyncio.gather(*(scorer.score(r.sample, r.generation, graders[r.key]) for r in pending))
         for r, score in zip(pending, scores):
             store.put_score(r.key, score, commit=False)
         store.commit()
 
     async def _execute(
-        self, todo: list[WorkItem], backend: Backend, store: RunStore, pool: GradingPool
+        self, todo: list[WorkItem], backend: Backend, store: RunStore, scorer: Scorer
     ) -> tuple[int, int, float]:
         if not todo:
             return 0, 0, 0.0
@@ -182,7 +169,7 @@ class Runner:
         failed = 0
 
         async def grade_and_store(item: WorkItem, gen: Generation) -> None:
-            score: Score = await pool.grade(grade_request(item.sample, gen, item.grader))
+            score: Score = await scorer.score(item.sample, gen, item.grader)
             store.put_score(item.key, score)
 
         with RunProgress(len(todo), enabled=self.config.progress, console=self.console) as progress:
@@ -234,10 +221,12 @@ async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Repo
         config = make_config(store.get_meta("config"))
         plan = store.plan()
         benchmarks = {name: get_benchmark(name) for name in config.datasets}
-        pool = GradingPool(workers=workers or config.grading_workers, timeout=config.grading_timeout)
+        if workers:
+            config = config.model_copy(update={"grading_workers": workers})
+        scorer = Scorer.for_config(config, store)
         try:
             rows = [r for r in store.iter_results(where="status='ok'") if r.key in plan]
-            scores = await asyncio.gather(*(pool.grade(grade_request(r.sample, r.generation, plan[r.key])) for r in rows))
+            scores = await asyncio.gather(*(scorer.score(r.sample, r.generation, plan[r.key]) for r in rows))
             changed = 0
             for r, score in zip(rows, scores):
                 if r.score is None or r.score.correct != score.correct:
@@ -245,9 +234,9 @@ async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Repo
                 store.put_score(r.key, score, commit=False)
             store.commit()
             console.print(f"re-graded {len(rows)} stored generations ({changed} verdicts changed), no requests sent")
-            report = await build_report(store, config, list(plan), benchmarks, pool)
+            report = await build_report(store, config, list(plan), benchmarks, scorer.pool)
         finally:
-            pool.close()
+            await scorer.close()
         write_report(report, run_dir)
         print_report(report, Console())
         return report

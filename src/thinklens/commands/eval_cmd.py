@@ -149,5 +149,13 @@ def run(args: argparse.Namespace) -> int:
     missing = [f for f in ("model", "datasets") if not data.get(f)]
     if missing:
         raise ConfigError("missing " + " and ".join(f"--{m}" for m in missing) + " (or give them in --config)")
-    result = run_task(make_config(data))
+    config = make_config(data)
+    if config.judge_config and config.judge_strategy == "rule":
+        from rich.console import Console
+
+        Console(stderr=True).print(
+            "[yellow]note:[/] a judge is configured but --judge-strategy is 'rule': it is not used "
+            "(choose llm or rule_then_llm)"
+        )
+    result = run_task(config)
     return 1 if result.failed else 0

@@ -30,6 +30,7 @@ class Report:
     rows: list[ScoreRow]
     subsets: list[SubsetStats]
     config: dict[str, Any]
+    judge: dict[str, Any] | None = None  # LLM-judge counts over the stored scores
     created_at: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,6 +42,7 @@ class Report:
             "rows": [_clean(asdict(r)) for r in self.rows],
             "subsets": [asdict(s) for s in self.subsets],
             "config": self.config,
+            "judge": self.judge,
         }
 
     def score(self, dataset: str, subset: str = OVERALL, metric: str = "AveragePass@1") -> float:
@@ -191,6 +193,7 @@ async def build_report(
                 _stats(dataset, OVERALL, all_rows, sum(v for (d, _), v in planned.items() if d == dataset))
             )
     return Report(
+        judge=_judge_counts(store, config.judge_strategy),
         model=config.model,
         run_dir=str(store.run_dir),
         n_repeats=n,
@@ -198,6 +201,27 @@ async def build_report(
         subsets=stats_out,
         config=config.redacted(),
     )
+
+
+def _judge_counts(store: RunStore, strategy: str) -> dict[str, Any] | None:
+    """How many stored scores the judge was asked about, changed, or failed on."""
+    asked = changed = failed = 0
+    cur = store.conn.execute(
+        """SELECT r.grade_method, r.grade_detail FROM plan p JOIN results r ON r.key = p.key
+           WHERE r.graded = 1 AND r.grade_detail LIKE '%"judge"%'"""
+    )
+    for method, detail in cur:
+        judge = json.loads(detail or "{}").get("judge")
+        if not isinstance(judge, dict):
+            continue
+        asked += 1
+        if judge.get("status") != "ok":
+            failed += 1
+        elif method == "judge" and json.loads(detail).get("rule", {}).get("correct") != judge.get("value"):
+            changed += 1
+    if strategy == "rule" and not asked:
+        return None
+    return {"strategy": strategy, "asked": asked, "changed": changed, "failed": failed}
 
 
 def _planned_questions(store: RunStore) -> dict[tuple[str, str], int]:

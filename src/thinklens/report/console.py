@@ -35,3 +35,9 @@ def print_report(report: Report, console: Console | None = None) -> None:
             str(s.errors), str(s.ungraded), _fmt(s.mean_completion_tokens, 0), _fmt(s.mean_reasoning_tokens, 0),
         )
     console.print(outcomes)
+    if report.judge:
+        j = report.judge
+        console.print(
+            f"LLM judge ({j['strategy']}): asked about {j['asked']} answers, changed {j['changed']} verdicts, "
+            f"{j['failed']} failed (rule verdict kept)"
+        )
