@@ -154,7 +154,7 @@ def test_injected_faults_change_nothing(replay_server, tmp_path):
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
     limit, batch = 60, 6
-    slow = MockServerConfig(replay=REPLAY, ttft=0.05, tpot=0.001, tokens_per_chunk=32)
+    slow = MockServerConfig(replay=REPLAY, ttft=0.05, tpot=0.0003, tokens_per_chunk=32)
     with run_mock_server(slow) as server:
         reference = tmp_path / "reference"
         run_task(_config(server.url, reference, limit=limit, eval_batch_size=batch))
