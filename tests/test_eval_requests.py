@@ -50,3 +50,22 @@ def test_generation_config_reaches_the_server_and_repeats_get_their_own_seed(tmp
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     rows = {(r["metric"], r["subset"]): r["score"] for r in report["rows"]}
     assert rows[("AveragePass@1", "OVERALL")] == 1.0 and rows[("maj@3", "OVERALL")] == 1.0
+
+
+def test_export_writes_every_stored_row_as_jsonl(tmp_path: Path, capsys) -> None:
+    from thinklens.mock_server import MockServerConfig, run_mock_server
+
+    data = tmp_path / "q.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"{i}+{i}?", "answer": str(2 * i), "level": 1, "unique_id": f"q{i}"})
+                              for i in range(3)) + "\n")
+    with run_mock_server(MockServerConfig(tokens=4, reasoning_tokens=3, answer="\\boxed{2}")) as server:
+        assert main(["eval", "--api-url", server.url, "--model", "m", "--datasets", "math_500", "--dataset-path",
+                     f"math_500={data}", "--n", "2", "--output", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert main(["export", str(tmp_path / "run"), "-o", str(tmp_path / "out.jsonl")]) == 0
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(lines) == 6
+    assert {(x["sample"]["id"], x["repeat"]) for x in lines} == {(f"q{i}", r) for i in range(3) for r in range(2)}
+    right = [x for x in lines if x["sample"]["id"] == "q1"]
+    assert all(x["score"]["correct"] is True and x["generation"]["reasoning"] for x in right)
+    assert main(["export", str(tmp_path / "nothing")]) == 2
+    assert "not a thinklens run folder" in capsys.readouterr().err

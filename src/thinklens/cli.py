@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "thinklens.commands.eval_cmd",
     "thinklens.commands.grade_cmd",
     "thinklens.commands.benchmarks_cmd",
+    "thinklens.commands.export_cmd",
     "thinklens.efficiency.command",
     "thinklens.perf.command",
     "thinklens.viewer.command",
