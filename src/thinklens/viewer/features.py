@@ -89,7 +89,10 @@ def figures(folder: Path, prefix: str = "") -> list[Path]:
         entries = sorted(folder.iterdir())
     except OSError:
         return []
-    return [p for p in entries if p.is_file() and p.suffix.lower() in FIGURE_SUFFIXES and p.name.startswith(prefix)]
+    found = [p for p in entries if p.is_file() and p.suffix.lower() in FIGURE_SUFFIXES and p.name.startswith(prefix)]
+    # efficiency and perf draw each figure twice (PNG and SVG): show it once, as SVG
+    stems_with_svg = {p.stem for p in found if p.suffix.lower() == ".svg"}
+    return [p for p in found if p.suffix.lower() == ".svg" or p.stem not in stems_with_svg]
 
 
 def _is_scalar(v: Any) -> bool:
