@@ -16,7 +16,7 @@ from thinklens.store import RunStore
 from thinklens.viewer.query import OUTCOME_FILTERS
 from thinklens.viewer.reader import SYNC_INTERVAL_S
 from thinklens.viewer.server import create_app
-from viewer_data import ServedViewer, _outcome_for, make_perf, make_run
+from viewer_data import JUDGED, ServedViewer, _outcome_for, make_perf, make_run
 
 QUESTIONS, REPEATS = 14, 2
 
@@ -107,6 +107,11 @@ def test_run_page_shows_scores_counts_tokens_efficiency_config(viewer: ServedVie
         assert link in body, outcome
     assert body.count('<svg class="chart histogram"') == 4  # completion + reasoning, 2 subsets
     assert "tokens to first correct" in body and "301.2" in body  # efficiency.json
+    # xi_o is the outcome efficiency ξ_O, not an overthinking score
+    assert "ξ_O outcome efficiency" in body and "ξ_UT underthinking" in body and "overthinking" not in body
+    # report.json's judge entry (one sample graded by the judge)
+    judge = re.search(r'<p id="judge-summary">(.*?)</p>', body, re.S)
+    assert judge and "asked 1, changed 1, failed 0" in judge.group(1)
     assert 'src="/files/runs/a/efficiency.svg"' in body
     assert "sk-secret" not in body and "***" in body  # redacted config
     assert "state s-running" in body  # pending grades + a fresh store
@@ -246,6 +251,7 @@ def test_sample_page_shows_reasoning_marks_and_verdict(viewer: ServedViewer) -> 
     assert '<span class="math">x^2 + y^2 = 25</span>' in body
     assert '<span class="math display"> (x+y)^2 = x^2 + 2xy + y^2 = 49. </span>' in body
     assert "ttft 50 ms" in body and "reasoning_content" in body
+    assert 'id="judge-verdict"' not in body  # graded by the rule alone
     error_body = viewer.get("/run/runs~a/sample/math_500-004-0")[2]  # outcome error
     assert "HTTP 500 from server" in error_body and "o-error" in error_body
 
@@ -384,10 +390,33 @@ def test_perf_page(viewer: ServedViewer) -> None:
 
 
 # ---- languages -------------------------------------------------------------------------------
+def test_sample_graded_by_the_judge_shows_its_verdict(viewer: ServedViewer) -> None:
+    body = viewer.get("/run/runs~a/sample/math_500-%03d-%d" % JUDGED)[2]
+    assert re.search(r'<td id="grade-method">judge</td>', body)
+    assert "equivalent (correct)" in body and "judge-model" in body
+    assert re.search(r'<td id="judge-status"><span class="">ok</span>', body)
+    assert "Both are 7. &lt;script&gt;window.__xss=1&lt;/script&gt;" in body  # the explanation, escaped
+    assert_inert(body)
+
+
+def test_single_subset_dataset_has_an_overall_row(tmp_path: Path) -> None:
+    make_run(tmp_path / "one", subsets=("Level 3",), questions=6)
+    report = json.loads((tmp_path / "one" / "report.json").read_text())
+    assert any(r["subset"] == "OVERALL" for r in report["subsets"])
+    with ServedViewer(tmp_path / "one") as v:
+        rid = re.search(r'href="/run/([^"/]+)/"', v.get("/")[2]).group(1)
+        body = v.get(f"/run/{rid}/")[2]
+    counts = re.search(r'<table class="data counts">(.*?)</table>', body, re.S).group(1)
+    assert counts.count('<tr class="overall">') == 1 and ">OVERALL</a>" in counts
+    scores = re.search(r'<table class="data scores">(.*?)</table>', body, re.S).group(1)
+    assert "<td>OVERALL</td>" in scores
+
+
 def test_chinese_interface(root: Path) -> None:
     with ServedViewer(root, lang="zh") as v:
         body = v.get("/run/runs~a/")[2]
     assert "得分" in body and "各子集结果统计" in body and 'lang="zh-CN"' in body
+    assert "ξ_O 结果效率" in body and "ξ_UT 欠思考分数" in body and "LLM 评审" in body
 
 
 # ---- live run ----------------------------------------------------------------------------------

@@ -13,6 +13,13 @@ import json
 from pathlib import Path
 
 from thinklens.config import make_config
+# The real tables of `thinklens efficiency` / `thinklens perf`: a change of their format
+# breaks these fixtures (and the viewer tests) instead of passing unnoticed.
+from thinklens.efficiency.tables import _COLUMNS as EFFICIENCY_COLUMNS
+from thinklens.efficiency.tables import DDL as EFFICIENCY_DDL
+from thinklens.judge.core import JudgeVerdict
+from thinklens.judge.equivalence import score_with_verdict
+from thinklens.perf.output import PERF_DDL, REQUESTS_FILE, SUMMARY_JSON
 from thinklens.records import Generation, Sample, Score, Timings, Usage
 from thinklens.store import RunStore
 
@@ -37,6 +44,9 @@ REASONING = (
     "Alternatively, check with \\[ (x+y)^2 = x^2 + 2xy + y^2 = 49. \\]\n\n"
     "So the answer is 7. " + XSS_ALL
 )
+
+
+JUDGED = (7, 0)  # (question, repeat) graded by the LLM judge (a correct outcome)
 
 
 def _outcome_for(i: int, repeat: int) -> str:
@@ -115,6 +125,12 @@ def make_run(
                 "no_answer": Score(False, "no_answer", extracted=None),
                 "ungraded": Score(None, "ungraded", extracted=f"\\sqrt{{{i * i}}}", detail={"timeout_s": 10}),
             }.get(outcome)
+            if outcome == "correct" and (i, r) == JUDGED:
+                # the rule said wrong, the LLM judge (real score_with_verdict) says equivalent
+                rule = Score(False, "not_equivalent", extracted=str(i))
+                score = score_with_verdict(rule, JudgeVerdict(
+                    purpose="equivalence", status="ok", value=True, model="judge-model",
+                    explanation="Both are " + str(i) + ". " + XSS_SCRIPT))
             if score is not None:
                 store.put_score(key, score)
     store.set_plan([(k, "math") for k in keys])
@@ -130,21 +146,6 @@ def make_run(
     return keys
 
 
-# The efficiency tables as `thinklens efficiency` writes them (efficiency/tables.py).
-EFFICIENCY_DDL = """
-CREATE TABLE IF NOT EXISTS efficiency_runs (
-    settings_hash TEXT PRIMARY KEY, settings TEXT NOT NULL, summary TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS efficiency_samples (
-    settings_hash TEXT NOT NULL, key TEXT NOT NULL, dataset TEXT NOT NULL, subset TEXT NOT NULL,
-    group_label TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL, method TEXT NOT NULL,
-    no_reasoning INTEGER NOT NULL, truncated INTEGER NOT NULL, correct INTEGER, tokens_exact INTEGER NOT NULL,
-    reasoning_tokens INTEGER NOT NULL, first_correct_tokens INTEGER, reflection_tokens INTEGER,
-    token_efficiency REAL, steps TEXT NOT NULL, first_correct_status TEXT NOT NULL, first_correct_step INTEGER,
-    first_correct_offset INTEGER, verify_first_correct_step INTEGER, judge_first_correct_step INTEGER,
-    judge_status TEXT, thought_num INTEGER NOT NULL, thought_switches TEXT NOT NULL, solutions INTEGER NOT NULL,
-    solution_steps TEXT NOT NULL, detail TEXT NOT NULL, created_at REAL NOT NULL,
-    PRIMARY KEY (settings_hash, key));
-"""
 SETTINGS_HASH = "abc123"
 
 
@@ -159,12 +160,21 @@ def add_efficiency(store: RunStore, keys: list[str]) -> None:
     rows = store.conn.execute("SELECT key, dataset, subset, sample_id, repeat FROM results WHERE status='ok'").fetchall()
     for key, dataset, subset, sid, rep in rows:
         for settings_hash, first_step in ((SETTINGS_HASH, 1), ("old-settings", 3)):
+            values = {
+                "settings_hash": settings_hash, "key": key, "dataset": dataset, "subset": subset,
+                "group_label": subset, "sample_id": sid, "repeat": rep, "method": "verify", "no_reasoning": 0,
+                "truncated": 0, "correct": 1, "tokens_exact": 1, "reasoning_tokens": 250, "first_correct_tokens": 60,
+                "reflection_tokens": 190, "token_efficiency": 0.24, "steps": json.dumps([list(sp) for sp in spans]),
+                "first_correct_status": "found", "first_correct_step": first_step,
+                "first_correct_offset": spans[first_step][1], "verify_first_correct_step": first_step,
+                "judge_first_correct_step": None, "judge_status": None, "thought_num": 2,
+                "thought_switches": json.dumps(switches), "solutions": 2, "solution_steps": json.dumps([1, 4]),
+                "detail": json.dumps({"candidates": ["\\boxed{7}"], "note": XSS_SCRIPT}), "created_at": 1_700_000_300.0,
+            }
+            assert set(values) == set(EFFICIENCY_COLUMNS), "efficiency_samples changed: update this fixture"
             store.conn.execute(
-                "INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (settings_hash, key, dataset, subset, subset, sid, rep, "verify", 0, 0, 1, 1, 250, 60, 190, 0.24,
-                 json.dumps([list(sp) for sp in spans]), "found", first_step, spans[first_step][1], first_step, None,
-                 None, 2, json.dumps(switches), 2, json.dumps([1, 4]),
-                 json.dumps({"candidates": ["\\boxed{7}"], "note": XSS_SCRIPT}), 1_700_000_300.0),
+                f"INSERT OR REPLACE INTO efficiency_samples({','.join(values)}) VALUES ({','.join('?' * len(values))})",
+                tuple(values.values()),
             )
     store.commit()
     metrics = {"n": len(rows), "n_complete": len(rows) - 2, "n_truncated": 2, "reasoning_tokens": 812.5,
@@ -206,15 +216,18 @@ def make_perf(folder: str | Path) -> Path:
          "warnings": ["client CPU busy"] if c == 32 else []}
         for c in (1, 8, 32)
     ]
-    (folder / "summary.json").write_text(json.dumps(
+    (folder / SUMMARY_JSON).write_text(json.dumps(
         {"levels": levels, "config": {"model": "m", "api_key": None}, "warnings": []}))
     (folder / "summary.csv").write_text("concurrency,request_throughput\n1,9.5\n")
-    (folder / "requests.jsonl").write_text(json.dumps({"level": "c=1", "ttft": 0.2}) + "\n")
+    (folder / REQUESTS_FILE).write_text("".join(
+        json.dumps({"level": "c=1", "phase": phase, "ttft": 0.2, "status": "ok"}) + "\n"
+        for phase in ("warmup", "measure", "measure", "cooldown")
+    ))
     (folder / "latency.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60"><rect width="120" height="60" fill="#d9653b"/></svg>'
     )
     conn = sqlite3.connect(folder / "run.sqlite")
-    conn.execute("CREATE TABLE IF NOT EXISTS perf_requests (id INTEGER PRIMARY KEY, level TEXT)")
+    conn.executescript(PERF_DDL)
     conn.commit()
     conn.close()
     return folder

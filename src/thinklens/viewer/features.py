@@ -12,27 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .i18n import STRINGS
 from .reader import RunReader
 
 EFFICIENCY_FILENAME = "efficiency.json"
 FIGURE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".webp")
 
-# Preferred order and labels of the efficiency metrics (others follow, as they come).
-EFFICIENCY_METRICS: tuple[tuple[str, str], ...] = (
-    ("n", "n"),
-    ("accuracy", "accuracy"),
-    ("n_reached_correct", "reached a correct answer"),
-    ("n_truncated", "truncated"),
-    ("n_judge_unparsed", "judge unparsed"),
-    ("reasoning_tokens", "reasoning tokens"),
-    ("first_correct_tokens", "tokens to first correct"),
-    ("reflection_tokens", "reflection tokens"),
-    ("token_efficiency", "token efficiency"),
-    ("thought_num", "thought switches"),
-    ("solutions", "solutions"),
-    ("xi_o", "ξ overthinking"),
-    ("xi_ut", "ξ underthinking"),
+# Preferred order of the efficiency metrics (others follow, as they come); their labels
+# are `eff.<key>` in i18n.py, in each language.
+EFFICIENCY_METRICS: tuple[str, ...] = (
+    "n", "accuracy", "n_reached_correct", "n_truncated", "n_judge_unparsed", "reasoning_tokens",
+    "first_correct_tokens", "reflection_tokens", "token_efficiency", "thought_num", "solutions", "xi_o", "xi_ut",
 )
+
+
+def efficiency_label(key: str) -> str:
+    """The English label of a metric (its key when it has none)."""
+    return STRINGS["en"].get(f"eff.{key}", key)
 
 
 @dataclass(frozen=True)
@@ -76,14 +72,13 @@ def load_efficiency(run_dir: Path) -> EfficiencySummary | None:
     if OVERALL in subsets:
         order.append(OVERALL)
     rows = [(g, subsets[g]) for g in order]
-    keys: list[str] = [k for k, _ in EFFICIENCY_METRICS if any(k in m for _, m in rows)]
+    keys: list[str] = [k for k in EFFICIENCY_METRICS if any(k in m for _, m in rows)]
     for _, metrics in rows:
         keys += [k for k, v in metrics.items() if k not in keys and _is_scalar(v)]
-    labels = dict(EFFICIENCY_METRICS)
     settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
     definitions = data.get("definitions") if isinstance(data.get("definitions"), dict) else {}
     return EfficiencySummary(
-        settings, [(k, labels.get(k, k)) for k in keys], rows, figures(run_dir, "efficiency"),
+        settings, [(k, efficiency_label(k)) for k in keys], rows, figures(run_dir, "efficiency"),
         {str(k): str(v) for k, v in definitions.items()},
     )
 
@@ -94,7 +89,10 @@ def figures(folder: Path, prefix: str = "") -> list[Path]:
         entries = sorted(folder.iterdir())
     except OSError:
         return []
-    return [p for p in entries if p.is_file() and p.suffix.lower() in FIGURE_SUFFIXES and p.name.startswith(prefix)]
+    found = [p for p in entries if p.is_file() and p.suffix.lower() in FIGURE_SUFFIXES and p.name.startswith(prefix)]
+    # efficiency and perf draw each figure twice (PNG and SVG): show it once, as SVG
+    stems_with_svg = {p.stem for p in found if p.suffix.lower() == ".svg"}
+    return [p for p in found if p.suffix.lower() == ".svg" or p.stem not in stems_with_svg]
 
 
 def _is_scalar(v: Any) -> bool:
@@ -110,6 +108,7 @@ class SampleEfficiency:
     first_correct_offset: int | None = None  # end of that step in the reasoning
     switches: list[tuple[int, str]] = field(default_factory=list)
     solution_steps: list[int] = field(default_factory=list)  # steps that state an answer
+    no_reasoning: bool = False  # offsets are into the content: the model gave no reasoning
     numbers: dict[str, Any] = field(default_factory=dict)
     detail: Any = None
 
@@ -164,6 +163,7 @@ def sample_efficiency(reader: RunReader, key: str, settings_hash: str | None = N
         first_correct_offset=_int_or_none(row.get("first_correct_offset")),
         switches=switches,
         solution_steps=[int(i) for i in _json_list(row.get("solution_steps")) if isinstance(i, int)],
+        no_reasoning=bool(row.get("no_reasoning")),
         numbers={k: row[k] for k in present},
         detail=detail or None,
     )

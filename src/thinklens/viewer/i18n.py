@@ -160,6 +160,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "efficiency_detail": "How the first correct step was found",
         "histogram_note": "stacked by outcome; dashed line: median",
         "language": "Language",
+        "judge_verdict": "Judge verdict",
+        "judge_explanation": "Judge explanation",
+        "judge_status": "Judge status",
+        "judge_summary": "LLM judge",
+        "judge_counts": "strategy {strategy}: asked {asked}, changed {changed}, failed {failed}",
+        "judge_value_true": "equivalent (correct)",
+        "judge_value_false": "not equivalent (wrong)",
+        # efficiency metrics (features.EFFICIENCY_METRICS gives their order)
+        "eff.accuracy": "accuracy",
+        "eff.n_reached_correct": "reached a correct answer",
+        "eff.n_truncated": "truncated",
+        "eff.n_judge_unparsed": "judge unparsed",
+        "eff.reasoning_tokens": "reasoning tokens",
+        "eff.first_correct_tokens": "tokens to first correct",
+        "eff.reflection_tokens": "reflection tokens",
+        "eff.token_efficiency": "token efficiency",
+        "eff.thought_num": "thought switches",
+        "eff.solutions": "solutions",
+        # ξ_O is the OUTCOME efficiency (higher = more efficient); ξ_UT the underthinking score
+        "eff.xi_o": "ξ_O outcome efficiency",
+        "eff.xi_ut": "ξ_UT underthinking",
     },
     "zh": {
         "app_title": "thinklens 结果查看器",
@@ -309,18 +330,41 @@ STRINGS: dict[str, dict[str, str]] = {
         "efficiency_detail": "首个正确步骤的判定过程",
         "histogram_note": "按结果堆叠；虚线：中位数",
         "language": "语言",
+        "judge_verdict": "评审判定",
+        "judge_explanation": "评审说明",
+        "judge_status": "评审状态",
+        "judge_summary": "LLM 评审",
+        "judge_counts": "策略 {strategy}：询问 {asked} 次，改判 {changed} 次，失败 {failed} 次",
+        "judge_value_true": "等价（正确）",
+        "judge_value_false": "不等价（错误）",
+        # efficiency metrics
+        "eff.accuracy": "准确率",
+        "eff.n_reached_correct": "得到正确答案",
+        "eff.n_truncated": "截断",
+        "eff.n_judge_unparsed": "评审无法解析",
+        "eff.reasoning_tokens": "推理 token 数",
+        "eff.first_correct_tokens": "首个正确步骤前 token 数",
+        "eff.reflection_tokens": "反思 token 数",
+        "eff.token_efficiency": "token 效率",
+        "eff.thought_num": "思路切换",
+        "eff.solutions": "解答轮数",
+        "eff.xi_o": "ξ_O 结果效率",
+        "eff.xi_ut": "ξ_UT 欠思考分数",
     },
 }
 
 
 def translator(lang: str) -> Callable[..., str]:
-    """`t(key, **fields)`: the string for `key` in `lang`, formatted with `fields`."""
+    """`t(key, **fields)`: the string for `key` in `lang`, formatted with `fields`;
+    `_default` is the text when no language has the key (a label named by the data)."""
     if lang not in STRINGS:
         raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     table, fallback = STRINGS[lang], STRINGS["en"]
 
-    def t(key: str, **fields: object) -> str:
-        text = table.get(key) or fallback[key]
+    def t(key: str, _default: str | None = None, **fields: object) -> str:
+        text = table.get(key) or fallback.get(key) or _default
+        if text is None:
+            raise KeyError(key)
         return text.format(**fields) if fields else text
 
     return t

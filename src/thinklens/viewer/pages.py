@@ -223,6 +223,7 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
         "lines": lines,
         "live": live,
         "has_report": report is not None,
+        "judge": _judge_counts(report),
         "counts": counts,
         "count_queries": {(c.dataset, c.subset): _count_query(c) for c in counts},
         "tokens": tokens,
@@ -234,6 +235,20 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
         "live_ids": [rid],
         "versions": {rid: progress.version},
     }
+
+
+def _judge_counts(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """report.json's `judge` entry ({strategy, asked, changed, failed}), when a judge took part."""
+    judge = (report or {}).get("judge")
+    if not isinstance(judge, dict):
+        return None
+    return {k: judge.get(k, "–") for k in ("strategy", "asked", "changed", "failed")}
+
+
+def _sample_judge(score: Any) -> dict[str, Any] | None:
+    """`grade_detail["judge"]`: the LLM judge's verdict on this answer, when it was asked."""
+    judge = score.detail.get("judge") if score is not None and isinstance(score.detail, dict) else None
+    return judge if isinstance(judge, dict) else None
 
 
 def _count_query(c: SubsetCounts) -> SampleQuery:
@@ -279,15 +294,19 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
     summary_eff = load_efficiency(entry.path)
     eff = sample_efficiency(reader, key, summary_eff.settings_hash if summary_eff else None)
     reasoning = result.generation.reasoning or ""
-    spans = spans_from_steps(reasoning, eff.steps) if eff else None
+    # A trace without reasoning was analysed on its whole output: its steps, switches and
+    # first correct step are offsets into the answer, so the marks go there.
+    marks_on_answer = bool(eff and eff.no_reasoning and not reasoning and result.generation.content)
+    analysed = result.generation.content if marks_on_answer else reasoning
+    spans = spans_from_steps(analysed, eff.steps) if eff else None
     steps = render_reasoning(
-        reasoning,
+        analysed,
         spans=spans,
         switches=eff.switches if eff else (),
         first_correct_offset=eff.first_correct_offset if eff else None,
         first_correct_step=eff.first_correct_step if (eff and spans) else None,
         solution_steps=eff.solution_steps if (eff and spans) else (),
-    ) if reasoning else []
+    ) if analysed else []
     messages = [
         (str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(_message_text(m)))
         for m in result.sample.messages
@@ -302,12 +321,14 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
         "summary": summary,
         "neighbors": neighbors,
         "messages": messages,
-        "steps": steps,
+        "steps": [] if marks_on_answer else steps,
+        "answer_steps": steps if marks_on_answer else [],
         "switch_count": sum(len(s.switches) for s in steps),
         "first_correct": next((s for s in steps if s.first_correct), None),
         "efficiency": eff,
         "answer_html": render_markdown(result.generation.content),
         "score": score,
+        "judge": _sample_judge(score),
         "grade_detail": json.dumps(score.detail, indent=2, ensure_ascii=False) if score and score.detail else "",
         "meta_fields": [(k, _meta_value(v)) for k, v in result.sample.meta.items()],
         "efficiency_detail": json.dumps(eff.detail, indent=2, ensure_ascii=False) if eff and eff.detail else "",

@@ -384,9 +384,9 @@ class RunReader:
                 seen.append(r[0])
             out.append(_counts(r))
         for dataset in seen:
-            if len([c for c in out if c.dataset == dataset]) > 1:
-                # OVERALL counts distinct questions across subsets
-                out.append(_counts(overall[dataset]))
+            # as report.json: an OVERALL row even for a single subset (it counts distinct
+            # questions across subsets)
+            out.append(_counts(overall[dataset]))
         out.sort(key=lambda c: (seen.index(c.dataset), c.subset == "OVERALL", natural_key(c.subset)))
         return out
 
@@ -405,18 +405,15 @@ class RunReader:
             by_subset[(dataset, subset)][sid].append(Vote(rep, bool(correct), "=gold" if correct else None))
         out: list[LiveScore] = []
         datasets: dict[str, dict[str, list[Vote]]] = defaultdict(dict)
-        subsets_of: dict[str, int] = defaultdict(int)
         for (dataset, subset), questions in by_subset.items():
-            subsets_of[dataset] += 1
             for m in subset_metrics(questions, n):
                 if not m.metric.startswith("maj@"):
                     out.append(LiveScore(dataset, subset, m.metric, m.num, _finite(m.score), m.stderr))
             datasets[dataset].update({f"{subset}\x00{q}": v for q, v in questions.items()})
-        for dataset, questions in datasets.items():
-            if subsets_of[dataset] > 1:
-                for m in subset_metrics(questions, n):
-                    if not m.metric.startswith("maj@"):
-                        out.append(LiveScore(dataset, "OVERALL", m.metric, m.num, _finite(m.score), m.stderr))
+        for dataset, questions in datasets.items():  # OVERALL even for one subset, as report.json
+            for m in subset_metrics(questions, n):
+                if not m.metric.startswith("maj@"):
+                    out.append(LiveScore(dataset, "OVERALL", m.metric, m.num, _finite(m.score), m.stderr))
         return out
 
     def token_values(self) -> dict[tuple[str, str], TokenValues]:

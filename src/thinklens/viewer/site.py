@@ -55,6 +55,8 @@ def _metric(value: Any) -> str:
 def _secs(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "–"
+    if 0 < value < 0.0001:
+        return f"{value * 1e6:.1f} µs"  # a local mock server's per-token gaps
     if value < 0.01:
         return f"{value * 1000:.2f} ms"  # per-token latencies (tpot, itl) are a few ms
     if value < 1:
