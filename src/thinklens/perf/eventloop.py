@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 
 from .._precise_loop import lower_timer_slack, new_precise_event_loop
@@ -19,6 +20,15 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     """A precise loop for the calling thread (which also gets a 1 µs timer slack)."""
     lower_timer_slack()
     return new_precise_event_loop()
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel a background task and wait until it has stopped (its cancellation is expected)."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 @contextmanager
