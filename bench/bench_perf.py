@@ -71,13 +71,16 @@ def thinklens_cmd(
     prompts: Path,
     out: Path,
     *,
-    concurrency: int,
     requests: int,
     tokens: int,
+    concurrency: int | None = None,
+    rate: int | None = None,
     ramp_up: float = 0.0,
     warmup: int = 0,
     extra: list[str] = (),
 ) -> list[str]:
+    """A `thinklens perf` run: a closed loop of `concurrency`, or an open loop at `rate`."""
+    load = ["--concurrency", str(concurrency)] if rate is None else ["--rate", str(rate)]
     return [
         sys.executable,
         "-m",
@@ -87,8 +90,7 @@ def thinklens_cmd(
         url,
         "--model",
         "mock-model",
-        "--concurrency",
-        str(concurrency),
+        *load,
         "--requests",
         str(requests),
         "--dataset-path",
@@ -403,33 +405,15 @@ def throughput(args: argparse.Namespace, tmp: Path, prompts: Path) -> list[dict]
             run_child(
                 pinned(
                     args.client_cpu,
-                    [
-                        sys.executable,
-                        "-m",
-                        "thinklens",
-                        "perf",
-                        "--url",
+                    thinklens_cmd(
                         server.url,
-                        "--model",
-                        "mock-model",
-                        "--rate",
-                        str(target),
-                        "--max-concurrency",
-                        "512",
-                        "--requests",
-                        str(n),
-                        "--dataset-path",
-                        str(prompts),
-                        "--output-tokens",
-                        str(tokens),
-                        "--ignore-eos",
-                        "--output",
-                        str(out),
-                        "--no-figures",
-                        "--quiet",
-                        "--num-prompts",
-                        "100000",
-                    ],
+                        prompts,
+                        out,
+                        rate=target,
+                        requests=n,
+                        tokens=tokens,
+                        extra=["--max-concurrency", "512", "--num-prompts", "100000"],
+                    ),
                 )
             )
             lv = json.loads((out / "summary.json").read_text())["levels"][0]

@@ -58,6 +58,15 @@ def config(url: str, out: Path, prompts: Path, **kw) -> PerfConfig:
     return PerfConfig(**base)
 
 
+def perf_argv(url: str, prompts: Path, out: Path, *flags: str) -> list[str]:
+    """`thinklens perf` against the mock server: the prompts file, 5 tokens each, into `out`."""
+    return [
+        sys.executable, "-m", "thinklens", "perf", "--url", url, "--model", "mock-model",
+        "--dataset-path", str(prompts), "--output-tokens", "5", "--ignore-eos", "--output", str(out),
+        *flags,
+    ]
+
+
 # ---- accuracy against what the server did ------------------------------------------------
 ACCURACY_CASES = [
     # concurrency, ttft, tpot, tokens, measured requests.  Reasoning-model-like delays,
@@ -330,30 +339,7 @@ def test_cli_writes_every_output_and_ctrl_c_keeps_what_was_measured(tmp_path, pr
     with MockServerProcess("--ttft", "0.02", "--tpot", "0.01", "--tokens", "5") as server:
         out = tmp_path / "cli"
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "thinklens",
-                "perf",
-                "--url",
-                server.url,
-                "--model",
-                "mock-model",
-                "--concurrency",
-                "1",
-                "4",
-                "--requests",
-                "8",
-                "--dataset-path",
-                str(prompts_file),
-                "--output-tokens",
-                "5",
-                "--ignore-eos",
-                "--slo",
-                "ttft=1s",
-                "--output",
-                str(out),
-            ],
+            perf_argv(server.url, prompts_file, out, "--concurrency", "1", "4", "--requests", "8", "--slo", "ttft=1s"),
             capture_output=True,
             text=True,
             timeout=120,
@@ -378,28 +364,7 @@ def test_cli_writes_every_output_and_ctrl_c_keeps_what_was_measured(tmp_path, pr
 
         interrupted = tmp_path / "interrupted"
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "thinklens",
-                "perf",
-                "--url",
-                server.url,
-                "--model",
-                "mock-model",
-                "--concurrency",
-                "2",
-                "--duration",
-                "60",
-                "--dataset-path",
-                str(prompts_file),
-                "--output-tokens",
-                "5",
-                "--ignore-eos",
-                "--output",
-                str(interrupted),
-                "--no-figures",
-            ],
+            perf_argv(server.url, prompts_file, interrupted, "--concurrency", "2", "--duration", "60", "--no-figures"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

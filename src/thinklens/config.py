@@ -27,6 +27,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _take_aliases(data: dict[str, Any], aliases: dict[str, str]) -> None:
+    """Move each alias's value (in order) to its field; a value given under the field's
+    own name, or under an earlier alias, wins and the later alias is dropped."""
+    for alias, name in aliases.items():
+        if alias in data:
+            data.setdefault(name, data.pop(alias))
+
+
 class GenerationConfig(_Strict):
     """Sampling parameters sent with every request (and hashed into each sample's key)."""
 
@@ -50,12 +58,11 @@ class GenerationConfig(_Strict):
             return data
         data = dict(data)
         # Names used by EvalScope / transformers users.
-        if "max_new_tokens" in data:
-            data.setdefault("max_tokens", data.pop("max_new_tokens"))
-        if "max_completion_tokens" in data:
-            data.setdefault("max_tokens", data.pop("max_completion_tokens"))
-        if "num_return_sequences" in data:
-            data.setdefault("n", data.pop("num_return_sequences"))
+        _take_aliases(data, {
+            "max_new_tokens": "max_tokens",
+            "max_completion_tokens": "max_tokens",
+            "num_return_sequences": "n",
+        })
         if "do_sample" in data:  # do_sample=False means greedy
             if data.pop("do_sample") is False:
                 data["temperature"] = 0.0
@@ -89,12 +96,7 @@ class JudgeConfig(_Strict):
     def _aliases(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = dict(data)
-            if "base_url" in data:
-                data.setdefault("api_url", data.pop("base_url"))
-            if "model_name" in data:
-                data.setdefault("model", data.pop("model_name"))
-            if "model_id" in data:
-                data.setdefault("model", data.pop("model_id"))
+            _take_aliases(data, {"base_url": "api_url", "model_name": "model", "model_id": "model"})
         return data
 
 
@@ -148,13 +150,10 @@ class TaskConfig(_Strict):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        for alias in ("work_dir", "output_dir"):
-            if alias in data:
-                data.setdefault("output", data.pop(alias))
+        _take_aliases(data, {"work_dir": "output", "output_dir": "output", "base_url": "api_url"})
+        # Unlike the other aliases, model_id next to model is an error (extra field).
         if "model_id" in data and "model" not in data:
             data["model"] = data.pop("model_id")
-        if "base_url" in data:
-            data.setdefault("api_url", data.pop("base_url"))
         if isinstance(data.get("datasets"), str):
             data["datasets"] = [data["datasets"]]
         if isinstance(data.get("api_url"), str):

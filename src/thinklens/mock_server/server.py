@@ -14,9 +14,9 @@ from typing import Any, Iterator
 
 from aiohttp import web
 
+from .._precise_loop import lower_timer_slack, new_precise_event_loop
 from .app import STATE_KEY, create_app
 from .config import MockServerConfig
-from .precise_loop import lower_timer_slack, new_precise_event_loop
 from .stats import ServerStats
 
 _BACKLOG = 4096  # hundreds of clients connect at once in load tests: never drop a SYN

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from .eventloop import cancel_and_wait
 from .stats import LevelSummary
 
 if TYPE_CHECKING:
@@ -134,11 +135,7 @@ class LevelProgress:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._task)
             self._task = None
             self.console.file.write("\r\x1b[2K")
             self.console.file.flush()

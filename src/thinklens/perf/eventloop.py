@@ -1,59 +1,34 @@
-"""An event loop whose timers fire on time, for the load generator.
+"""The load generator's event loop (timers that fire on time) and its GC settings.
 
-asyncio sleeps in `epoll_wait`, whose timeout has millisecond resolution and is rounded
-up, so every timer fires 0-2 ms late: open-loop arrivals would leave late and the
-loop-lag monitor would report timer rounding instead of how busy the loop is.  The
-selector below first waits with `select()` on the epoll descriptor (microsecond
-timeout; the descriptor becomes readable as soon as any socket has an event), then
-harvests with a non-blocking `epoll_wait`.  Socket events are never delayed; no busy
-waiting.  The thread's timer slack is lowered to 1 µs as well.  (The mock server uses
-the same technique for its token schedule.)
+asyncio's own timers fire 0-2 ms late (see `thinklens._precise_loop`): open-loop
+arrivals would leave late and the loop-lag monitor would report timer rounding instead
+of how busy the loop is.  `perf` uses the same precise loop as the mock server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
-import select
-import selectors
-import sys
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 
-_PR_SET_TIMERSLACK = 29
-_FD_SETSIZE = 1024
-
-
-def lower_timer_slack(nanoseconds: int = 1000) -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - unusual libc
-        pass
-
-
-if hasattr(selectors, "EpollSelector"):
-
-    class _PreciseEpollSelector(selectors.EpollSelector):  # type: ignore[name-defined,misc]
-        def select(self, timeout: float | None = None):  # type: ignore[override]
-            if timeout is not None and timeout > 0:
-                fd = self.fileno()
-                if fd < _FD_SETSIZE:  # select() cannot watch higher descriptors
-                    select.select([fd], [], [], timeout)
-                    timeout = 0
-            return super().select(timeout)
-
-else:  # pragma: no cover - macOS / Windows: the default loop
-    _PreciseEpollSelector = None  # type: ignore[assignment,misc]
+from .._precise_loop import lower_timer_slack, new_precise_event_loop
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A precise loop for the calling thread (which also gets a 1 µs timer slack)."""
     lower_timer_slack()
-    if _PreciseEpollSelector is None:
-        return asyncio.new_event_loop()
-    return asyncio.SelectorEventLoop(_PreciseEpollSelector())
+    return new_precise_event_loop()
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel a background task and wait until it has stopped (its cancellation is expected)."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 @contextmanager

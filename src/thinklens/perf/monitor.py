@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .eventloop import cancel_and_wait
+
 LAG_PERIOD = 0.01
 # Warn above these: timing error of this size is no longer negligible next to the 1-2 ms
 # accuracy promised, and above ~85 % of one core the event loop is queueing work.
@@ -57,11 +59,7 @@ class GeneratorMonitor:
         self.cpu_seconds = _cpu_seconds() - self._cpu0
         self.wall_seconds = time.perf_counter() - self._wall0
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._task)
             self._task = None
 
     def note_arrival(self, due: float, now: float) -> None:
