@@ -144,7 +144,10 @@ def test_injected_faults_change_nothing(replay_server, tmp_path):
     faulty = MockServerConfig(replay=REPLAY, tokens_per_chunk=16, fault_rate=0.2, faults=("429", "500", "reset", "stall", "malformed"),
                               seed=3, retry_after=0, stall_seconds=3600)
     with run_mock_server(faulty) as server:
-        result = run_task(_config(server.url, tmp_path / "faulty", limit=limit, max_retries=15, timeout_idle=1.0))
+        # A stream may stall before its first token (an empty answer is one step): that is the
+        # first-token timeout's case, so both are short here.
+        result = run_task(_config(server.url, tmp_path / "faulty", limit=limit, max_retries=15, timeout_idle=1.0,
+                                  timeout_first_token=5.0))
         stats = server.stats(with_records=False)
     assert sum(stats.faults.values()) >= 10  # the faults really happened
     assert result.failed == 0
