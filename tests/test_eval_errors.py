@@ -167,3 +167,37 @@ def test_yaml_config_with_the_guide_fields_runs_and_redacts_the_key(tmp_path):
     assert yaml.safe_load((out / "config.yaml").read_text())["api_key"] == "***"
     report = json.loads((out / "report.json").read_text())
     assert next(r for r in report["rows"] if r["subset"] == "OVERALL")["score"] == 0.25  # only 1+1=2
+
+
+def test_first_token_and_idle_timeouts_end_silent_requests(tmp_path):
+    """Headers then silence (a queued or stuck request) is the first-token timeout's case;
+    a stream that goes silent after its first token is the idle timeout's."""
+    import time as _time
+
+    calls = {"n": 0}
+
+    async def silent(request: web.Request) -> web.StreamResponse:
+        if request.path.endswith("/models"):
+            return web.json_response({"data": [{"id": "m"}]})
+        calls["n"] += 1
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        if "idle" in (await request.text()):
+            await resp.write(b'data: {"choices": [{"index": 0, "delta": {"content": "so"}}]}\n\n')
+        await asyncio.sleep(3600)
+        return resp
+
+    data = tmp_path / "q.jsonl"
+    data.write_text(json.dumps({"problem": "first 1+1?", "answer": "2", "level": 1, "unique_id": "a"}) + "\n"
+                    + json.dumps({"problem": "idle 2+2?", "answer": "4", "level": 1, "unique_id": "b"}) + "\n")
+    out = tmp_path / "out"
+    with http_server(silent) as url:
+        started = _time.monotonic()
+        rc = _eval(url, data, out, "--timeout-first-token", "0.5", "--timeout-idle", "0.5", "--max-retries", "1",
+                   "--retry-backoff", "0")
+        elapsed = _time.monotonic() - started
+    assert rc == 1 and calls["n"] == 4
+    assert elapsed < 10
+    errors = dict(sqlite3.connect(out / "run.sqlite").execute("SELECT sample_id, error FROM results").fetchall())
+    assert "no response within --timeout-first-token 0.5s" in errors["a"]
+    assert "stream stalled: silent for --timeout-idle 0.5s" in errors["b"]

@@ -215,7 +215,7 @@ class ChatClient:
 
         phase = "first_token"
         try:
-            async with asyncio.timeout(deadline(policy.timeout_first_token)) as timer:
+            async with asyncio.timeout_at(deadline(policy.timeout_first_token)) as timer:  # absolute loop time
                 async with self.session.post(f"{endpoint}/chat/completions", json=body) as resp:
                     if resp.status != 200:
                         raise await _http_error(resp)
