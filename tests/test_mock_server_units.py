@@ -224,11 +224,9 @@ def test_request_text_parts_and_prompt_tokens():
 
 # -- faults, stats, config ----------------------------------------------------------------
 def test_fault_sequence_is_deterministic_and_at_rate():
-    a = [FaultInjector(0.2, ("429", "reset"), seed=7).draw() for _ in range(1)]
     inj1, inj2 = FaultInjector(0.2, ("429", "reset"), seed=7), FaultInjector(0.2, ("429", "reset"), seed=7)
     seq1 = [inj1.draw() for _ in range(2000)]
     assert seq1 == [inj2.draw() for _ in range(2000)]
-    assert a[0] == seq1[0]
     kinds = [d.kind for d in seq1]
     assert 300 < sum(k is not None for k in kinds) < 500
     assert {k for k in kinds if k} == {"429", "reset"}

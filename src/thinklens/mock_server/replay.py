@@ -10,9 +10,10 @@ record without a reasoning field whose answer holds `</think>` is split there
 
 Lookup: the record whose problem text occurs in the request's last user message;
 when several do, the longest problem wins.  Fast for thousands of records: the
-whole message and its text before the benchmark instruction are tried as dict
-keys first, then an index of problem prefixes is probed at every position of the
-message (linear in the message length, not in the number of records).
+whole message and its text before the benchmark instruction (surrounding
+whitespace ignored) are tried as dict keys first, then an index of problem
+prefixes is probed at every position of the message (linear in the message
+length, not in the number of records).
 """
 
 from __future__ import annotations
