@@ -138,7 +138,7 @@ def make_run(
         add_efficiency(store, keys)
     if report:
         if build_report is not None:
-            write_report(asyncio.run(build_report(store, config, keys, {}, None)), run_dir)
+            write_report(asyncio.run(build_report(store, config, {}, None)), run_dir)
         else:
             _write_report_from_metrics(store, model, repeats, config.redacted())
         (run_dir / "config.yaml").write_text(json.dumps(config.redacted(), indent=1))

@@ -121,7 +121,7 @@ class Runner:
                 history.append({"started_at": t0, "ended_at": time.time(), "requests": sent, "failed": failed,
                                 "request_seconds": round(request_seconds, 3)})
                 store.set_meta("history", history)
-                report = await build_report(store, config, [it.key for it in items], benchmarks, scorer.pool)
+                report = await build_report(store, config, benchmarks, scorer.pool)
             finally:
                 await scorer.close()
                 if backend is not None:
@@ -234,7 +234,7 @@ async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Repo
                 store.put_score(r.key, score, commit=False)
             store.commit()
             console.print(f"re-graded {len(rows)} stored generations ({changed} verdicts changed), no requests sent")
-            report = await build_report(store, config, list(plan), benchmarks, scorer.pool)
+            report = await build_report(store, config, benchmarks, scorer.pool)
         finally:
             await scorer.close()
         write_report(report, run_dir)

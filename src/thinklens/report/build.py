@@ -72,7 +72,7 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_rows(store: RunStore) -> dict[str, dict[str, list[_Row]]]:
-    """dataset -> subset -> rows, for the keys of the current plan."""
+    """dataset -> subset -> rows, for the keys of the current plan (the `plan` table)."""
     out: dict[str, dict[str, list[_Row]]] = defaultdict(lambda: defaultdict(list))
     cur = store.conn.execute(
         """SELECT r.dataset, r.subset, r.sample_id, r.repeat, r.status, r.graded, r.correct, r.reason,
@@ -157,7 +157,6 @@ async def _answer_classes(
 async def build_report(
     store: RunStore,
     config: TaskConfig,
-    plan_keys: list[str],
     benchmarks: dict[str, Benchmark],
     pool: GradingPool | None = None,
 ) -> Report:
