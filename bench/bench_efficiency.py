@@ -2,7 +2,8 @@
 
 Prints the six metrics per level (verify method, blank-line steps, the real Qwen2
 tokenizer, every trace: no length filter, no sampling), the wall time of the analysis
-on this machine (`--workers` grading processes), the rank correlation (Spearman)
+on this machine (`--workers` grading processes) and of a rerun on the unchanged run
+(which reuses the stored per-trace results), the rank correlation (Spearman)
 between our first-correct position and the `min_valid_length` labels, and the
 agreement with the four solution-level labels of the overthinking paper.
 
@@ -124,6 +125,10 @@ def main() -> int:
         print(f"\ntime: {wall:.1f} s wall for {n} traces ({1000 * wall / max(1, n):.0f} ms per trace) on "
               f"{os.cpu_count()} cores, {args.workers} grading workers; {result.grader_calls} grader calls "
               f"(after prescreening); parent CPU {cpu1.user - cpu0.user:.1f} s")
+        t0 = time.perf_counter()
+        again = analyse_run(run, settings, progress=False, figures=False)
+        print(f"rerun, nothing changed: {time.perf_counter() - t0:.1f} s wall, {again.reused} per-trace results "
+              f"reused, {again.analysed} analysed, {again.grader_calls} grader calls")
         print("\nrank correlation with min_valid_length (Spearman):")
         for k, v in correlations(run, result.samples).items():
             print(f"  {k}: " + (f"rho = {v[0]:.3f} over {v[1]}" if isinstance(v, tuple) else str(v)))

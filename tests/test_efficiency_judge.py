@@ -96,10 +96,16 @@ def test_judge_method_one_call_per_sample_none_on_rerun(tmp_path):
         assert result.summary["judge_calls"]["requests"] == len(CASES)
         assert result.summary["settings"]["tokens_exact"] is False
 
-        # Rerun with the same settings: every verdict from the run store's cache.
+        # Rerun with the same settings on the same run: the stored per-trace results, no judge at all.
         again = analyse_run(run, _settings(server.url), progress=False, figures=False)
         assert server.stats().requests_total == len(CASES)
-        assert again.judge_stats.requests == 0 and again.judge_stats.cache_hits == len(CASES)
+        assert (again.reused, again.analysed, again.judge_stats) == (len(CASES), 0, None)
+        assert again.summary["judge_calls"] == result.summary["judge_calls"]  # the calls behind these results
+        # Other settings (a seed) recompute every trace: every verdict from the run store's cache.
+        other = analyse_run(run, _settings(server.url, seed=1), progress=False, figures=False)
+        assert server.stats().requests_total == len(CASES)
+        assert other.analysed == len(CASES) and other.judge_stats.requests == 0
+        assert other.judge_stats.cache_hits == len(CASES)
         assert _rows(run)["q1"]["first_correct_step"] == 2
 
 

@@ -15,13 +15,12 @@ from pathlib import Path
 from thinklens.config import make_config
 # The real tables of `thinklens efficiency` / `thinklens perf`: a change of their format
 # breaks these fixtures (and the viewer tests) instead of passing unnoticed.
-from thinklens.efficiency.tables import _COLUMNS as EFFICIENCY_COLUMNS
-from thinklens.efficiency.tables import DDL as EFFICIENCY_DDL
 from thinklens.judge.core import JudgeVerdict
 from thinklens.judge.equivalence import score_with_verdict
-from thinklens.perf.output import PERF_DDL, REQUESTS_FILE, SUMMARY_JSON
+from thinklens.perf.output import REQUESTS_FILE, SUMMARY_JSON
 from thinklens.records import Generation, Sample, Score, Timings, Usage
 from thinklens.store import RunStore
+from thinklens.store.efficiency import SAMPLE_COLUMNS as EFFICIENCY_COLUMNS
 
 try:  # the real report builder (needs the grading package)
     from thinklens.report import build_report, write_report
@@ -154,7 +153,6 @@ def add_efficiency(store: RunStore, keys: list[str]) -> None:
     Rows of an older analysis (other settings) sit beside the current ones."""
     from thinklens.viewer.render import split_paragraphs
 
-    store.ensure_schema(EFFICIENCY_DDL)
     spans = split_paragraphs(REASONING)
     switches = [[REASONING.index("Wait"), "Wait"], [REASONING.index("Alternatively"), "Alternatively"]]
     rows = store.conn.execute("SELECT key, dataset, subset, sample_id, repeat FROM results WHERE status='ok'").fetchall()
@@ -170,6 +168,7 @@ def add_efficiency(store: RunStore, keys: list[str]) -> None:
                 "judge_first_correct_step": None, "judge_status": None, "thought_num": 2,
                 "thought_switches": json.dumps(switches), "solutions": 2, "solution_steps": json.dumps([1, 4]),
                 "detail": json.dumps({"candidates": ["\\boxed{7}"], "note": XSS_SCRIPT}), "created_at": 1_700_000_300.0,
+                "record": None,  # not reusable by a rerun: written by hand
             }
             assert set(values) == set(EFFICIENCY_COLUMNS), "efficiency_samples changed: update this fixture"
             store.conn.execute(
@@ -200,7 +199,6 @@ def make_perf(folder: str | Path) -> Path:
     """A `thinklens perf` folder: summary.json (levels, config, warnings), summary.csv,
     requests.jsonl, a figure, and its own run.sqlite (perf_requests), which must not
     make it look like an evaluation run."""
-    import sqlite3
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -226,10 +224,7 @@ def make_perf(folder: str | Path) -> Path:
     (folder / "latency.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60"><rect width="120" height="60" fill="#d9653b"/></svg>'
     )
-    conn = sqlite3.connect(folder / "run.sqlite")
-    conn.executescript(PERF_DDL)
-    conn.commit()
-    conn.close()
+    RunStore(folder).close()  # the store with its perf tables, as `thinklens perf` leaves it
     return folder
 
 

@@ -29,7 +29,7 @@ from .progress import RunProgress
 from .records import Generation, Sample, Score
 from .scoring import Scorer
 from .report import Report, build_report, print_report, write_report
-from .store import RunStore
+from .store import RunStore, is_run_folder
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class Runner:
 
 
 def _stored_keys(run_dir: Path) -> set[str]:
-    if not (run_dir / "run.sqlite").exists():
+    if not is_run_folder(run_dir):
         return set()
     store = RunStore(run_dir)
     try:
@@ -210,7 +210,7 @@ def _stored_keys(run_dir: Path) -> set[str]:
 def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None) -> Report:
     """Re-score every stored generation (after a grader fix): no request is sent."""
     run_dir = Path(run_dir)
-    if not (run_dir / "run.sqlite").exists():
+    if not is_run_folder(run_dir):
         raise ConfigError(f"{run_dir} is not a thinklens run folder (no run.sqlite)")
     return asyncio.run(_regrade(run_dir, console or Console(stderr=True), workers))
 
@@ -225,7 +225,7 @@ async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Repo
             config = config.model_copy(update={"grading_workers": workers})
         scorer = Scorer.for_config(config, store)
         try:
-            rows = [r for r in store.iter_results(where="status='ok'") if r.key in plan]
+            rows = [r for r in store.iter_results(ok_only=True) if r.key in plan]
             scores = await asyncio.gather(*(scorer.score(r.sample, r.generation, plan[r.key]) for r in rows))
             changed = 0
             for r, score in zip(rows, scores):

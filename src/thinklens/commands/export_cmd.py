@@ -22,17 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..store import RunStore
+    from ..store import RunStore, is_run_folder
 
     run_dir = Path(args.run)
-    if not (run_dir / "run.sqlite").exists():
+    if not is_run_folder(run_dir):
         raise ConfigError(f"{run_dir} is not a thinklens run folder (no run.sqlite)")
     store = RunStore(run_dir, readonly=True)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
-        where = "1=1" if args.all else "key IN (SELECT key FROM plan)"
         n = 0
-        for result in store.iter_results(where=where):
+        for result in store.iter_results(planned_only=not args.all):
             line = {
                 "key": result.key,
                 "repeat": result.repeat,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +17,7 @@ from ..grading import GradingPool
 from ..judge import Judge, JudgeStats, JudgeVerdict, ParsedVerdict, Unparseable
 from ..progress import RunProgress
 from ..store import RunStore
+from ..store.efficiency import StoredAnalysis, stored_analysis
 from . import llm_split
 from .judge_method import judge_first_correct
 from .metrics import FirstCorrect, SampleEfficiency
@@ -22,9 +26,9 @@ from .selection import select
 from .settings import EfficiencySettings, resolve_run_dir
 from .steps import Span, split_keywords, split_separator
 from .switches import find_switches
-from .tables import ensure_tables, write_results
+from .tables import sample_from_record, write_results
 from .tokens import ApproximateTokens, TokenCounter, TokenizedText, load_token_counter
-from .traces import Trace, load_run
+from .traces import LoadedRun, Trace, load_run
 from .verify import StepVerifier
 
 TokenView = TokenizedText | ApproximateTokens
@@ -39,6 +43,8 @@ class EfficiencyResult:
     judge_stats: JudgeStats | None = None
     grader_calls: int = 0
     elapsed: float = 0.0
+    reused: int = 0  # traces taken from the store unchanged (a rerun on the same inputs)
+    analysed: int = 0  # traces computed by this call
 
     @property
     def json_path(self) -> Path:
@@ -163,43 +169,59 @@ async def analyse_run_async(
     started = time.perf_counter()
     console = console or Console(stderr=True)
     run_dir = resolve_run_dir(run_dir)
-    counter = load_token_counter(settings.tokenizer) if settings.tokenizer else None
     store = RunStore(run_dir)
     own_judge = judge is None and settings.uses_judge
     pool: GradingPool | None = None
+    verifier: StepVerifier | None = None
+    reused: list[SampleEfficiency] = []
     try:
-        ensure_tables(store)
         loaded = load_run(store, dataset=settings.dataset, subsets=settings.subsets, group_by=settings.group_by)
-        lengths, views = _output_lengths(loaded.traces, counter)
-        selection = select(
-            loaded.traces, lengths, max_tokens=settings.max_tokens, count=settings.count, seed=settings.seed,
-            errors=loaded.errors, order=settings.subsets,
-        )
-        chosen = [t for sel in selection.values() for t in sel.selected]
-        if own_judge:
-            assert settings.judge is not None
-            judge = Judge(settings.judge, cache=store, max_concurrency=settings.judge_concurrency)
-        pool = GradingPool(workers=settings.grading_workers, timeout=settings.grading_timeout)
-        verifier = StepVerifier(pool)
-        analyser = _Analyser(settings, judge if settings.uses_judge else None, verifier)
-        console.print(
-            f"efficiency of [bold]{settings.model_name or loaded.model}[/] on {loaded.dataset}: "
-            f"{len(chosen)} traces in {len(selection)} subsets (split {settings.split}, method {settings.method})"
-        )
-        with RunProgress(len(chosen), enabled=progress, console=console, label="efficiency") as bar:
+        settings_hash = settings.settings_hash()
+        inputs_hash = _inputs_hash(settings_hash, loaded)
+        stored = stored_analysis(store, settings_hash)
+        if _reusable(stored, inputs_hash):
+            assert stored is not None and stored.records is not None
+            # Same settings, same plan, same stored rows, same release: the stored
+            # per-trace results are what this analysis would compute again.
+            reused = samples = [sample_from_record(r) for r in stored.records]
+            summary = _relabelled(stored.summary, settings, loaded, run_dir)
+            console.print(
+                f"efficiency of [bold]{summary['model']}[/] on {loaded.dataset}: run and settings unchanged since "
+                f"the last analysis; reused its {len(samples)} per-trace results"
+            )
+            write_summary(summary, run_dir)
+        else:
+            counter = load_token_counter(settings.tokenizer) if settings.tokenizer else None
+            lengths, views = _output_lengths(loaded.traces, counter)
+            selection = select(
+                loaded.traces, lengths, max_tokens=settings.max_tokens, count=settings.count, seed=settings.seed,
+                errors=loaded.errors, order=settings.subsets,
+            )
+            chosen = [t for sel in selection.values() for t in sel.selected]
+            if own_judge:
+                assert settings.judge is not None
+                judge = Judge(settings.judge, cache=store, max_concurrency=settings.judge_concurrency)
+            pool = GradingPool(workers=settings.grading_workers, timeout=settings.grading_timeout)
+            verifier = StepVerifier(pool)
+            analyser = _Analyser(settings, judge if settings.uses_judge else None, verifier)
+            console.print(
+                f"efficiency of [bold]{settings.model_name or loaded.model}[/] on {loaded.dataset}: "
+                f"{len(chosen)} traces in {len(selection)} subsets (split {settings.split}, method {settings.method})"
+            )
+            with RunProgress(len(chosen), enabled=progress, console=console, label="efficiency") as bar:
 
-            async def one(trace: Trace) -> SampleEfficiency:
-                result = await analyser.analyse(trace, views[trace.key])
-                bar.advance(error=result.first_correct.status in ("unparsed", "error"))
-                return result
+                async def one(trace: Trace) -> SampleEfficiency:
+                    result = await analyser.analyse(trace, views[trace.key])
+                    bar.advance(error=result.first_correct.status in ("unparsed", "error"))
+                    return result
 
-            samples = list(await asyncio.gather(*(one(t) for t in chosen)))
-        summary = build_summary(
-            settings=settings, run_dir=run_dir, loaded=loaded, selection=selection, samples=samples,
-            tokenizer=counter.name if counter else None, judge=judge if settings.uses_judge else None,
-        )
-        write_results(store, summary["settings"]["settings_hash"], summary["settings"], summary, samples)
-        write_summary(summary, run_dir)  # efficiency.json before any figure is drawn
+                samples = list(await asyncio.gather(*(one(t) for t in chosen)))
+            summary = build_summary(
+                settings=settings, run_dir=run_dir, loaded=loaded, selection=selection, samples=samples,
+                tokenizer=counter.name if counter else None, judge=judge if settings.uses_judge else None,
+            )
+            write_results(store, settings_hash, summary["settings"], summary, samples, inputs_hash)
+            write_summary(summary, run_dir)  # efficiency.json before any figure is drawn
     finally:
         if pool is not None:
             pool.close()
@@ -213,6 +235,35 @@ async def analyse_run_async(
         paths = draw_figures(summary, run_dir)
     return EfficiencyResult(
         run_dir=run_dir, summary=summary, samples=samples, figures=paths,
-        judge_stats=judge.stats if judge is not None else None, grader_calls=verifier.grader_calls,
-        elapsed=time.perf_counter() - started,
+        judge_stats=judge.stats if judge is not None else None,
+        grader_calls=verifier.grader_calls if verifier is not None else 0,
+        elapsed=time.perf_counter() - started, reused=len(reused), analysed=len(samples) - len(reused),
     )
+
+
+def _inputs_hash(settings_hash: str, loaded: LoadedRun) -> str:
+    """Everything an analysis reads: settings, release, and the planned rows of the
+    dataset (keys, texts, grades, graders, failed generations per group)."""
+    from .. import __version__
+
+    payload = json.dumps(
+        [__version__, settings_hash, loaded.dataset, loaded.group_by, sorted(loaded.errors.items()),
+         [dataclasses.astuple(t) for t in loaded.traces]],
+        ensure_ascii=False, default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _reusable(stored: StoredAnalysis | None, inputs_hash: str) -> bool:
+    return stored is not None and stored.inputs_hash == inputs_hash and stored.records is not None
+
+
+def _relabelled(summary: dict[str, Any], settings: EfficiencySettings, loaded: LoadedRun, run_dir: Path) -> dict[str, Any]:
+    """The stored efficiency.json with what is not an input of the analysis brought up
+    to date: the model label (not part of the settings hash), the folder, the time."""
+    out = dict(summary)
+    out["created_at"] = time.time()
+    out["run_dir"] = str(run_dir)
+    out["model"] = settings.model_name or loaded.model
+    out["settings"] = {**summary["settings"], "model_name": settings.model_name}
+    return out

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..config import JudgeConfig
 from ..errors import ConfigError
+from ..store import is_run_folder
 from .switches import DEFAULT_SWITCH_PHRASES, normalize_phrases
 
 SplitStrategy = Literal["separator", "keywords", "llm"]
@@ -99,7 +100,7 @@ def resolve_run_dir(report_path: str | Path) -> Path:
     path = Path(report_path).expanduser()
     if path.is_file() and path.suffix in (".json", ".sqlite", ".yaml"):
         path = path.parent
-    if not (path / "run.sqlite").is_file():
+    if not is_run_folder(path):
         raise ConfigError(
             f"{report_path} is not a thinklens run folder (no run.sqlite there); point it at the folder "
             "`thinklens eval` wrote (e.g. outputs/20250301-120000-QwQ-32B) or at its report.json"

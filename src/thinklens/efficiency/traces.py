@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..store import RunStore
+from ..store.efficiency import planned_datasets, trace_rows
 
 # When a run's plan does not say which grader a dataset used (runs written by hand).
 _FALLBACK_GRADERS = {"math_500": "math", "math": "math", "gpqa": "choice", "gpqa_diamond": "choice", "gsm8k": "gsm8k"}
@@ -74,8 +74,7 @@ def _group_of(group_by: str, subset: str, meta: dict) -> str:
 def load_run(store: RunStore, *, dataset: str | None, subsets: tuple[str, ...] | None, group_by: str) -> LoadedRun:
     """Rows of the run's latest plan (every row when it has none), for one dataset."""
     plan = store.plan()
-    in_plan = "key IN (SELECT key FROM plan)" if plan else "1=1"
-    datasets = [r[0] for r in store.conn.execute(f"SELECT DISTINCT dataset FROM results WHERE {in_plan} ORDER BY 1")]
+    datasets = planned_datasets(store)
     if not datasets:
         raise ConfigError(f"the run in {store.run_dir} holds no generations yet")
     if dataset is None:
@@ -86,20 +85,13 @@ def load_run(store: RunStore, *, dataset: str | None, subsets: tuple[str, ...] |
             )
         dataset = datasets[0]
     chosen = _match_dataset(dataset, datasets)
-    # Only the chosen dataset's rows are read: reasoning texts are long.
-    rows = store.conn.execute(
-        "SELECT key, dataset, subset, sample_id, repeat, gold, sample_meta, status, content, reasoning, "
-        f"reasoning_source, finish_reason, completion_tokens, reasoning_tokens, correct, extracted FROM results "
-        f"WHERE dataset=? AND {in_plan}",
-        (chosen,),
-    ).fetchall()
-    metas = {r["key"]: json.loads(r["sample_meta"] or "{}") for r in rows}
+    rows = trace_rows(store, chosen)
     if group_by == "auto":
         # GPQA has one subset; its domains are what users compare.
-        one_subset = len({r["subset"] for r in rows}) == 1
-        group_by = "domain" if one_subset and all(m.get("domain") for m in metas.values()) else "subset"
+        one_subset = len({r.subset for r in rows}) == 1
+        group_by = "domain" if one_subset and all(r.meta.get("domain") for r in rows) else "subset"
     if subsets:
-        available = {r["subset"] for r in rows} | {_group_of(group_by, r["subset"], metas[r["key"]]) for r in rows}
+        available = {r.subset for r in rows} | {_group_of(group_by, r.subset, r.meta) for r in rows}
         missing = [s for s in subsets if s not in available]
         if missing:
             raise ConfigError(
@@ -108,24 +100,23 @@ def load_run(store: RunStore, *, dataset: str | None, subsets: tuple[str, ...] |
     traces: list[Trace] = []
     errors: Counter = Counter()
     for r in rows:
-        meta = metas[r["key"]]
-        group = _group_of(group_by, r["subset"], meta)
-        if subsets and r["subset"] not in subsets and group not in subsets:
+        meta = r.meta
+        group = _group_of(group_by, r.subset, meta)
+        if subsets and r.subset not in subsets and group not in subsets:
             continue
-        if r["status"] != "ok":
+        if r.status != "ok":
             errors[group] += 1
             continue
-        reasoning = r["reasoning"] or ""
-        no_reasoning = not reasoning.strip()
-        grader = plan.get(r["key"]) or grader_for(chosen)
+        no_reasoning = not r.reasoning.strip()
+        grader = plan.get(r.key) or grader_for(chosen)
         traces.append(Trace(
-            key=r["key"], dataset=r["dataset"], subset=r["subset"], group=group, sample_id=r["sample_id"],
-            repeat=r["repeat"], problem=str(meta.get("problem") or ""), gold=r["gold"],
+            key=r.key, dataset=r.dataset, subset=r.subset, group=group, sample_id=r.sample_id,
+            repeat=r.repeat, problem=str(meta.get("problem") or ""), gold=r.gold,
             choices=tuple(str(c) for c in (meta.get("choices") or ())), grader=grader,
-            text=(r["content"] or "") if no_reasoning else reasoning, content=r["content"] or "",
-            no_reasoning=no_reasoning, reasoning_source=r["reasoning_source"], finish_reason=r["finish_reason"],
-            correct=None if r["correct"] is None else bool(r["correct"]), extracted=r["extracted"],
-            completion_tokens=r["completion_tokens"], reasoning_tokens=r["reasoning_tokens"],
+            text=r.content if no_reasoning else r.reasoning, content=r.content,
+            no_reasoning=no_reasoning, reasoning_source=r.reasoning_source, finish_reason=r.finish_reason,
+            correct=r.correct, extracted=r.extracted,
+            completion_tokens=r.completion_tokens, reasoning_tokens=r.reasoning_tokens,
         ))
     model = str(store.get_meta("model") or (store.get_meta("config") or {}).get("model") or store.run_dir.name)
     return LoadedRun(traces, errors, datasets, chosen, group_by, model)

@@ -24,47 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from ..store import RunStore
+from ..store import perf as perf_tables
 from .records import RequestRecord
 from .stats import DIST_KEYS, METRICS, LevelSummary
 
 REQUESTS_FILE = "requests.jsonl"
 SUMMARY_JSON = "summary.json"
 SUMMARY_CSV = "summary.csv"
-
-PERF_DDL = """
-CREATE TABLE IF NOT EXISTS perf_requests (
-    id                INTEGER PRIMARY KEY,
-    level             TEXT NOT NULL,
-    phase             TEXT NOT NULL,     -- warmup | measure | cooldown
-    idx               INTEGER NOT NULL,  -- order of issue within the level
-    start_time        REAL NOT NULL,     -- monotonic seconds
-    end_time          REAL NOT NULL,
-    ttft              REAL,
-    ttfat             REAL,
-    tpot              REAL,
-    e2e               REAL,
-    prompt_tokens     INTEGER,
-    completion_tokens INTEGER,
-    reasoning_tokens  INTEGER,
-    tokens_source     TEXT,
-    chunks            INTEGER,
-    itl_source        TEXT,
-    status            TEXT NOT NULL,     -- ok | error | cancelled
-    error             TEXT,
-    error_kind        TEXT,
-    http_status       INTEGER,
-    scheduled         REAL,
-    finish_reason     TEXT,
-    input_tokens      INTEGER,
-    response_id       TEXT
-);
-CREATE INDEX IF NOT EXISTS perf_requests_level ON perf_requests(level, phase, status);
-CREATE TABLE IF NOT EXISTS perf_levels (
-    position INTEGER PRIMARY KEY,
-    level    TEXT NOT NULL,
-    summary  TEXT NOT NULL               -- JSON: the level's entry in summary.json
-);
-"""
 
 
 def _json_safe(value: Any) -> Any:
@@ -85,11 +51,7 @@ class PerfOutput:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._jsonl = open(self.dir / REQUESTS_FILE, "w", encoding="utf-8")
         self.store = RunStore(self.dir)
-        self.store.ensure_schema(PERF_DDL)
-        # A folder holds one perf run: a new run replaces the previous one's rows.
-        self.store.conn.execute("DELETE FROM perf_requests")
-        self.store.conn.execute("DELETE FROM perf_levels")
-        self.store.conn.commit()
+        perf_tables.clear(self.store)
         self._buffer: list[RequestRecord] = []
         self.rows_written = 0
 
@@ -107,51 +69,12 @@ class PerfOutput:
         rows, self._buffer = self._buffer, []
         self._jsonl.write("".join(json.dumps(r.row(), ensure_ascii=False) + "\n" for r in rows))
         self._jsonl.flush()
-        self.store.conn.executemany(
-            """INSERT INTO perf_requests(level, phase, idx, start_time, end_time, ttft, ttfat, tpot, e2e,
-               prompt_tokens, completion_tokens, reasoning_tokens, tokens_source, chunks, itl_source, status,
-               error, error_kind, http_status, scheduled, finish_reason, input_tokens, response_id)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            [
-                (
-                    r.level,
-                    r.phase,
-                    r.index,
-                    r.start,
-                    r.end,
-                    r.ttft,
-                    r.ttfat,
-                    r.tpot,
-                    r.e2e,
-                    r.prompt_tokens,
-                    r.completion_tokens,
-                    r.reasoning_tokens,
-                    r.tokens_source,
-                    r.chunks,
-                    r.itl_source,
-                    r.status,
-                    r.error,
-                    r.error_kind,
-                    r.http_status,
-                    r.scheduled,
-                    r.finish_reason,
-                    r.input_tokens,
-                    r.response_id,
-                )
-                for r in rows
-            ],
-        )
-        self.store.conn.commit()
+        perf_tables.add_requests(self.store, rows)
         self.rows_written += len(rows)
 
     def write_summary(self, summary: dict[str, Any], levels: list[LevelSummary]) -> None:
         self.flush()
-        with self.store.conn:
-            self.store.conn.execute("DELETE FROM perf_levels")
-            self.store.conn.executemany(
-                "INSERT INTO perf_levels(position, level, summary) VALUES (?,?,?)",
-                [(i, lv.label, json.dumps(_json_safe(lv.as_dict()))) for i, lv in enumerate(levels)],
-            )
+        perf_tables.set_levels(self.store, [(lv.label, json.dumps(_json_safe(lv.as_dict()))) for lv in levels])
         self.store.set_meta("kind", "perf")
         self.store.set_meta("perf_config", _json_safe(summary.get("config")))
         tmp = self.dir / (SUMMARY_JSON + ".tmp")

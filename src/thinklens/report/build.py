@@ -16,10 +16,10 @@ from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
 from ..metrics import Vote, subset_metrics
 from ..records import ScoreRow, SubsetStats
-from ..store import RunStore
+from ..store import REPORT_FILENAME, RunStore
+from ..store.report import PlannedRow, judged_scores, planned_questions, planned_rows
 
 OVERALL = "OVERALL"
-REPORT_FILENAME = "report.json"
 
 
 @dataclass
@@ -52,19 +52,7 @@ class Report:
         raise KeyError((dataset, subset, metric))
 
 
-@dataclass
-class _Row:
-    sample_id: str
-    repeat: int
-    status: str
-    graded: bool
-    correct: bool | None
-    reason: str | None
-    extracted: str | None
-    normalized: str | None
-    finish_reason: str | None
-    completion_tokens: int | None
-    reasoning_tokens: int | None
+_Row = PlannedRow  # one planned (sample, repeat), from the store
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
@@ -74,16 +62,8 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
 def _load_rows(store: RunStore) -> dict[str, dict[str, list[_Row]]]:
     """dataset -> subset -> rows, for the keys of the current plan (the `plan` table)."""
     out: dict[str, dict[str, list[_Row]]] = defaultdict(lambda: defaultdict(list))
-    cur = store.conn.execute(
-        """SELECT r.dataset, r.subset, r.sample_id, r.repeat, r.status, r.graded, r.correct, r.reason,
-                  r.extracted, r.normalized_pred, r.finish_reason, r.completion_tokens, r.reasoning_tokens
-           FROM plan p JOIN results r ON r.key = p.key ORDER BY p.position"""
-    )
-    for (dataset, subset, sid, rep, status, graded, correct, reason, extracted, norm, finish, ctok, rtok) in cur:
-        out[dataset][subset].append(
-            _Row(sid, rep, status, bool(graded), None if correct is None else bool(correct), reason,
-                 extracted, norm, finish, ctok, rtok)
-        )
+    for row in planned_rows(store):
+        out[row.dataset][row.subset].append(row)
     return out
 
 
@@ -164,7 +144,7 @@ async def build_report(
     n = config.generation_config.n
     rows_out: list[ScoreRow] = []
     stats_out: list[SubsetStats] = []
-    planned = _planned_questions(store)
+    planned = planned_questions(store)
     for dataset in config.datasets:
         bench = benchmarks.get(dataset)
         subsets = data.get(dataset, {})
@@ -205,30 +185,19 @@ async def build_report(
 def _judge_counts(store: RunStore, strategy: str) -> dict[str, Any] | None:
     """How many stored scores the judge was asked about, changed, or failed on."""
     asked = changed = failed = 0
-    cur = store.conn.execute(
-        """SELECT r.grade_method, r.grade_detail FROM plan p JOIN results r ON r.key = p.key
-           WHERE r.graded = 1 AND r.grade_detail LIKE '%"judge"%'"""
-    )
-    for method, detail in cur:
-        judge = json.loads(detail or "{}").get("judge")
+    for scored in judged_scores(store):
+        method, detail = scored.method, scored.detail
+        judge = detail.get("judge")
         if not isinstance(judge, dict):
             continue
         asked += 1
         if judge.get("status") != "ok":
             failed += 1
-        elif method == "judge" and json.loads(detail).get("rule", {}).get("correct") != judge.get("value"):
+        elif method == "judge" and detail.get("rule", {}).get("correct") != judge.get("value"):
             changed += 1
     if strategy == "rule" and not asked:
         return None
     return {"strategy": strategy, "asked": asked, "changed": changed, "failed": failed}
-
-
-def _planned_questions(store: RunStore) -> dict[tuple[str, str], int]:
-    cur = store.conn.execute(
-        """SELECT r.dataset, r.subset, COUNT(DISTINCT r.sample_id) FROM plan p JOIN results r ON r.key = p.key
-           GROUP BY r.dataset, r.subset"""
-    )
-    return {(d, s): c for d, s, c in cur}
 
 
 def _round(x: float | None) -> float | None:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..store import STORE_FILENAME
+from ..store import is_run_folder
 from .features import is_perf_folder
 from .reader import RunReader
 
@@ -64,7 +64,7 @@ class Catalog:
                     # result, not an evaluation run.
                     if "summary.json" in names and "requests.jsonl" in names and is_perf_folder(folder):
                         perfs.append(folder)
-                    elif STORE_FILENAME in names:
+                    elif is_run_folder(folder):
                         runs.append(folder)
                     comparisons += [
                         folder / n for n in sorted(names)

@@ -119,27 +119,16 @@ SAMPLE_FIELDS = (
     "judge_status", "reasoning_tokens", "first_correct_tokens", "reflection_tokens", "token_efficiency",
     "thought_num", "solutions", "tokens_exact", "truncated", "no_reasoning",
 )
-_IDENTITY = {"settings_hash", "key", "dataset", "subset", "group_label", "sample_id", "repeat", "created_at",
+_IDENTITY = {"record", "settings_hash", "key", "dataset", "subset", "group_label", "sample_id", "repeat", "created_at",
              "correct", "steps", "thought_switches", "solution_steps", "detail", "first_correct_offset"}
 
 
 def sample_efficiency(reader: RunReader, key: str, settings_hash: str | None = None) -> SampleEfficiency | None:
     """The trace's row for the settings of efficiency.json (rows of other settings may
     sit beside it), else its newest row."""
-    columns = reader.table_columns("efficiency_samples")
-    if "key" not in columns:
+    row = reader.efficiency_row(key, settings_hash)
+    if row is None:
         return None
-    rows = []
-    if settings_hash and "settings_hash" in columns:
-        rows = reader.query_main(
-            "SELECT * FROM main.efficiency_samples WHERE key=? AND settings_hash=? LIMIT 1", (key, settings_hash)
-        )
-    if not rows:
-        order = " ORDER BY created_at DESC" if "created_at" in columns else ""
-        rows = reader.query_main(f"SELECT * FROM main.efficiency_samples WHERE key=?{order} LIMIT 1", (key,))
-    if not rows:
-        return None
-    row = dict(rows[0])
     switches: list[tuple[int, str]] = []
     for item in _json_list(row.get("thought_switches")):
         if isinstance(item, (list, tuple)) and len(item) >= 2 and isinstance(item[0], int):

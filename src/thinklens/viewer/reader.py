@@ -29,10 +29,11 @@ from typing import Any
 
 from ..metrics import Vote, subset_metrics
 from ..records import SampleResult
-from ..store import STORE_FILENAME, connect, row_to_result
+from ..store import REPORT_FILENAME, STORE_FILENAME, connect, row_to_result
+from ..store.efficiency import sample_row as efficiency_sample_row
+from ..store.schema import check_readable
 from .query import SampleQuery
 
-REPORT_FILENAME = "report.json"
 SYNC_INTERVAL_S = 1.0  # at most one look at the store per second per run
 RUNNING_IDLE_S = 120.0  # a run whose store changed this recently counts as running
 SEARCH_HEAD_CHARS = 8000  # quick search covers this much of the prompt and of the answer
@@ -539,14 +540,10 @@ class RunReader:
                 for d, s, sid, rep, k, o, c, e, t in cur
             }
 
-    def table_columns(self, table: str) -> list[str]:
+    def efficiency_row(self, key: str, settings_hash: str | None = None) -> dict[str, Any] | None:
+        """The trace's efficiency_samples row (store/efficiency.py `sample_row`)."""
         with self.lock:
-            return [r[1] for r in self.conn.execute(f"PRAGMA main.table_info({_quote(table)})")]
-
-    def query_main(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        """A read on the run file for feature tables (efficiency_samples)."""
-        with self.lock:
-            return self.conn.execute(sql, tuple(params)).fetchall()
+            return efficiency_sample_row(self.conn, key, settings_hash)
 
 
 # ---- helpers -----------------------------------------------------------------------
@@ -570,6 +567,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
         # but the file cannot change either.
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         conn.row_factory = sqlite3.Row
+    check_readable(conn, path)  # never migrates (read-only): reads versions 1..SCHEMA_VERSION as they are
     conn.execute("PRAGMA temp_store=MEMORY")
     # Memory-mapped reads make the one pass over the overflow pages 3-5x cheaper.
     conn.execute("PRAGMA mmap_size=1073741824")

@@ -5,13 +5,19 @@ flight.  A generation is committed as soon as it arrives (score still NULL) and 
 score is written when grading finishes, so a crash between the two costs no request:
 the next run grades what is stored.
 
-Tables (all issues in view):
+Tables (DDL and versions in schema.py):
 - `meta`: run-level key/value (config JSON, model, created_at, thinklens version).
 - `results`: one row per (sample, repeat) key: prompt, gold, generation, timings,
   usage, score with its audit trail.  Eval, viewer and efficiency all read it.
+- `plan`: the keys of the latest eval, in order (what the report covers).
 - `judge_cache`: LLM-judge calls by content hash (grading judge and efficiency judge).
 - `efficiency_runs` / `efficiency_samples`: written by `thinklens efficiency`.
-- `perf_requests`: raw per-request rows of `thinklens perf`.
+- `perf_requests` / `perf_levels`: raw per-request rows of `thinklens perf`.
+
+This package owns every SQL query on a run file: this module the run itself (meta,
+results, plan, judge cache); one module beside it per other concern (report.py,
+efficiency.py, perf.py, summary.py for the viewer).  They return records, never
+sqlite3 rows, and no SQL lives outside the package.
 """
 
 from __future__ import annotations
@@ -19,83 +25,25 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .records import Generation, Sample, SampleResult, Score, Timings, Usage
+from ..records import Generation, Sample, SampleResult, Score, Timings, Usage
+from .schema import SCHEMA_VERSION, NewerSchemaError, check_readable, migrate
+
+__all__ = [
+    "REPORT_FILENAME", "SCHEMA_VERSION", "STORE_FILENAME", "NewerSchemaError", "RunStore", "connect",
+    "is_run_folder", "row_to_result",
+]
 
 STORE_FILENAME = "run.sqlite"
-SCHEMA_VERSION = 1
+REPORT_FILENAME = "report.json"  # written by report/, watched by the viewer
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS results (
-    key               TEXT PRIMARY KEY,
-    dataset           TEXT NOT NULL,
-    subset            TEXT NOT NULL,
-    sample_id         TEXT NOT NULL,
-    repeat            INTEGER NOT NULL,
-    messages          TEXT NOT NULL,      -- JSON list of chat messages
-    gold              TEXT NOT NULL,
-    sample_meta       TEXT NOT NULL,      -- JSON
-    status            TEXT NOT NULL,      -- 'ok' | 'error'
-    content           TEXT NOT NULL DEFAULT '',
-    reasoning         TEXT NOT NULL DEFAULT '',
-    reasoning_source  TEXT NOT NULL DEFAULT 'none',
-    finish_reason     TEXT,
-    prompt_tokens     INTEGER,
-    completion_tokens INTEGER,
-    reasoning_tokens  INTEGER,
-    reasoning_tokens_estimated INTEGER NOT NULL DEFAULT 0,
-    started_at        REAL,
-    ttft              REAL,
-    ttfat             REAL,
-    e2e               REAL,
-    error             TEXT,
-    attempts          INTEGER NOT NULL DEFAULT 1,
-    endpoint          TEXT,
-    created_at        REAL NOT NULL,
-    -- score (NULL until graded)
-    graded            INTEGER NOT NULL DEFAULT 0,
-    correct           INTEGER,            -- 1 / 0 / NULL (no verdict)
-    reason            TEXT,
-    extracted         TEXT,
-    grade_method      TEXT,
-    normalized_pred   TEXT,
-    normalized_gold   TEXT,
-    grade_detail      TEXT,               -- JSON
-    graded_at         REAL
-);
-CREATE INDEX IF NOT EXISTS results_subset ON results(dataset, subset, sample_id, repeat);
-CREATE INDEX IF NOT EXISTS results_status ON results(status, graded);
--- The (sample, repeat) keys of the latest `eval` command in this folder, in order:
--- the report covers exactly these, even if an earlier config left other rows here.
-CREATE TABLE IF NOT EXISTS plan (
-    position INTEGER PRIMARY KEY,
-    key      TEXT NOT NULL UNIQUE,
-    grader   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS judge_cache (
-    hash       TEXT PRIMARY KEY,
-    purpose    TEXT NOT NULL,
-    request    TEXT NOT NULL,
-    response   TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-"""
 
-# Columns of `results` that the light list queries (viewer tables, metrics) read:
-# never the long texts.
-SUMMARY_COLUMNS = (
-    "key, dataset, subset, sample_id, repeat, status, finish_reason, prompt_tokens, "
-    "completion_tokens, reasoning_tokens, reasoning_tokens_estimated, ttft, ttfat, e2e, "
-    "error, graded, correct, reason, extracted, gold, created_at"
-)
-
+def is_run_folder(path: str | Path) -> bool:
+    """A folder holding a run store (an eval run, or a perf folder's request store)."""
+    return (Path(path) / STORE_FILENAME).is_file()
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open a run store with the settings every reader and writer needs."""
@@ -125,10 +73,8 @@ class RunStore:
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.path, readonly=readonly)
-        if not readonly:
-            self.conn.executescript(_SCHEMA)
-            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self.conn.commit()
+        # A writer migrates to SCHEMA_VERSION; a reader reads the version it finds (schema.py).
+        self.schema_version = check_readable(self.conn, self.path) if readonly else migrate(self.conn, self.path)
 
     # ---- lifecycle -------------------------------------------------------------
     def close(self) -> None:
@@ -139,11 +85,6 @@ class RunStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def ensure_schema(self, ddl: str) -> None:
-        """Let a feature module (efficiency, perf) add its own tables."""
-        self.conn.executescript(ddl)
-        self.conn.commit()
 
     # ---- meta ------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
@@ -157,9 +98,6 @@ class RunStore:
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return default if row is None else json.loads(row["value"])
-
-    def all_meta(self) -> dict[str, Any]:
-        return {r["key"]: json.loads(r["value"]) for r in self.conn.execute("SELECT key, value FROM meta")}
 
     # ---- results ---------------------------------------------------------------
     def done_keys(self) -> set[str]:
@@ -204,19 +142,25 @@ class RunStore:
     def commit(self) -> None:
         self.conn.commit()
 
-    def iter_results(
-        self, *, where: str = "1=1", params: Iterable[Any] = (), order: str = "dataset, subset, sample_id, repeat"
-    ) -> Iterator[SampleResult]:
-        cur = self.conn.execute(f"SELECT * FROM results WHERE {where} ORDER BY {order}", tuple(params))
+    def iter_results(self, *, ok_only: bool = False, planned_only: bool = False) -> Iterator[SampleResult]:
+        """Stored rows in benchmark order; `planned_only`: the latest eval's plan only."""
+        where = ["1=1"]
+        if ok_only:
+            where.append("status='ok'")
+        if planned_only:
+            where.append("key IN (SELECT key FROM plan)")
+        cur = self.conn.execute(
+            f"SELECT * FROM results WHERE {' AND '.join(where)} ORDER BY dataset, subset, sample_id, repeat"
+        )
         for row in cur:
             yield row_to_result(row)
 
     def ungraded_ok(self) -> list[SampleResult]:
         """Stored generations without a score (the run died while grading them)."""
-        return list(self.iter_results(where="status='ok' AND graded=0"))
-
-    def count(self, where: str = "1=1", params: Iterable[Any] = ()) -> int:
-        return self.conn.execute(f"SELECT COUNT(*) FROM results WHERE {where}", tuple(params)).fetchone()[0]
+        cur = self.conn.execute(
+            "SELECT * FROM results WHERE status='ok' AND graded=0 ORDER BY dataset, subset, sample_id, repeat"
+        )
+        return [row_to_result(row) for row in cur]
 
     # ---- plan ------------------------------------------------------------------
     def set_plan(self, keys_and_graders: list[tuple[str, str]]) -> None:
@@ -282,10 +226,3 @@ def row_to_result(row: sqlite3.Row) -> SampleResult:
         )
     return SampleResult(key=row["key"], sample=sample, repeat=row["repeat"], generation=gen, score=score)
 
-
-def find_runs(root: str | Path) -> list[Path]:
-    """Every run folder at or below `root` (a folder holding run.sqlite)."""
-    root = Path(root)
-    if (root / STORE_FILENAME).exists():
-        return [root]
-    return sorted(p.parent for p in root.rglob(STORE_FILENAME))
