@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from dataclasses import dataclass, field
@@ -120,13 +121,13 @@ class ChatClient:
         # `http://user:pass@host/v1`: the pool (and every message, and Generation.endpoint)
         # holds the URL without the credentials; they go out as Basic auth, unless an API
         # key is set (aiohttp refuses both, and the Bearer key is what the API checks).
-        self._auth: dict[str, aiohttp.BasicAuth | None] = {}
+        self._auth: dict[str, dict[str, str] | None] = {}
         secrets: list[str | None] = [api_key]
         plain: list[str] = []
         for raw in urls:
             url = URL(raw.rstrip("/"))
             shown = str(url.with_user(None)) if (url.user or url.password) else raw.rstrip("/")
-            self._auth[shown] = aiohttp.BasicAuth(url.user or "", url.password or "") if url.user else None
+            self._auth[shown] = _basic_auth(url.user, url.password or "") if url.user else None
             secrets.append(url.password)
             plain.append(shown)
         self.endpoints = EndpointPool(
@@ -205,7 +206,7 @@ class ChatClient:
     async def _check_one(self, url: str, model: str | None) -> tuple[bool, list[str]]:
         try:
             async with asyncio.timeout(self.policy.timeout_connect + 10):
-                async with self.session.get(f"{url}/models", auth=self._request_auth(url)) as resp:
+                async with self.session.get(f"{url}/models", headers=self._request_auth(url)) as resp:
                     body = await resp.read()
         except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
             return False, [f"cannot reach the model server at {url}: {describe_exception(exc)}"]
@@ -226,7 +227,8 @@ class ChatClient:
             return True, [f"{url}/models answered HTTP {resp.status}"]
         return True, []
 
-    def _request_auth(self, url: str) -> aiohttp.BasicAuth | None:
+    def _request_auth(self, url: str) -> dict[str, str] | None:
+        """Per-request headers: the URL's Basic credentials, when no API key is set."""
         return None if self.api_key else self._auth.get(url)
 
     # ---- requests ----------------------------------------------------------------
@@ -312,7 +314,7 @@ class ChatClient:
         try:
             async with asyncio.timeout_at(deadline(policy.timeout_first_token)) as timer:  # absolute loop time
                 async with self.session.post(
-                    f"{endpoint}/chat/completions", json=body, auth=self._request_auth(endpoint)
+                    f"{endpoint}/chat/completions", json=body, headers=self._request_auth(endpoint)
                 ) as resp:
                     if resp.status < 500:
                         self.endpoints.succeeded(endpoint)  # it answers: alive (a 4xx is about our request)
@@ -590,6 +592,11 @@ def _snippet(raw: bytes | str, n: int = 200) -> str:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     text = " ".join(text.split())
     return text[:n] + ("..." if len(text) > n else "") if text else "(empty)"
+
+
+def _basic_auth(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
 
 
 def describe_exception(exc: BaseException) -> str:
