@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .config import FAULT_KINDS, REASONING_FIELDS, REASONING_FORMATS, MockServerConfig
+from .config import DEFAULT_FAULTS, FAULT_KINDS, REASONING_FIELDS, REASONING_FORMATS, MockServerConfig
 
 DEFAULT_PORT = 8801
 
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     faults = p.add_argument_group("fault injection")
     faults.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0..1)")
-    faults.add_argument("--faults", default=",".join(FAULT_KINDS),
+    faults.add_argument("--faults", default=",".join(DEFAULT_FAULTS),
                         help="comma-separated kinds to draw from (default %(default)s)")
     faults.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
     faults.add_argument("--retry-after", type=_seconds, default=1.0, help="Retry-After of a 429, seconds")

@@ -15,11 +15,14 @@ from ..errors import ConfigError
 
 ReasoningFormat = Literal["field", "inline", "lone-close", "none"]
 ReasoningField = Literal["reasoning_content", "reasoning"]
-FaultKind = Literal["429", "500", "reset", "stall", "malformed"]
+FaultKind = Literal["429", "500", "reset", "stall", "malformed", "wrong_shape"]
 
 REASONING_FORMATS: tuple[str, ...] = ("field", "inline", "lone-close", "none")
 REASONING_FIELDS: tuple[str, ...] = ("reasoning_content", "reasoning")
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "reset", "stall", "malformed")
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "reset", "stall", "malformed", "wrong_shape")
+# The default mix: `wrong_shape` came later and is opt-in, so a seeded fault sequence
+# of the default kinds stays what it was.
+DEFAULT_FAULTS: tuple[str, ...] = ("429", "500", "reset", "stall", "malformed")
 
 DEFAULT_UNMATCHED_CONTENT = "The mock server has no recorded answer for this prompt."
 
@@ -64,7 +67,7 @@ class MockServerConfig:
 
     # fault injection: the k-th valid chat request gets the k-th draw of Random(seed)
     fault_rate: float = 0.0
-    faults: tuple[FaultKind, ...] = FAULT_KINDS
+    faults: tuple[FaultKind, ...] = DEFAULT_FAULTS  # type: ignore[assignment]
     seed: int = 0
     retry_after: float = 1.0  # seconds, sent as Retry-After with 429
     stall_seconds: float = 3600.0  # silence of a stalled stream before it resumes
