@@ -43,6 +43,8 @@ class MockServerState:
         self.stats = StatsCollector(config.record_timings)
         self.faults = FaultInjector(config.fault_rate, config.faults, config.seed)
         self._ids = itertools.count(1)
+        # Unbuffered: each line reaches the kernel at once, so a kill -9 loses none.
+        self.request_log = open(config.request_log, "ab", buffering=0) if config.request_log else None
         self.active: set[StreamJob] = set()
         self._ticker: Ticker | None = None
 
@@ -145,6 +147,9 @@ class Handlers:
             timing.prompt_tokens = req.prompt_tokens
             timing.completion_tokens = plan.completion_tokens * req.n
             timing.fault = draw.kind
+            if state.request_log is not None:
+                state.request_log.write(json.dumps(
+                    {"id": timing.id, "prompt_digest": timing.prompt_digest, "fault": draw.kind}).encode() + b"\n")
             if draw.kind == "429":
                 stats.fault("429")
                 outcome = "429"

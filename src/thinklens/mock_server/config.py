@@ -73,12 +73,17 @@ class MockServerConfig:
     stall_seconds: float = 3600.0  # silence of a stalled stream before it resumes
 
     record_timings: bool = False  # per-request records in /stats
+    # Append one JSON line per chat request at arrival (id, prompt_digest, fault): unlike
+    # /stats it survives a kill -9 of the server (the fault benchmark kills replicas).
+    request_log: Path | None = None
     quiet: bool = False
     access_log: bool = False
 
     def __post_init__(self) -> None:
         # Normalise containers so that callers may pass lists/str paths.
         object.__setattr__(self, "replay", tuple(Path(p) for p in self.replay))
+        if self.request_log is not None:
+            object.__setattr__(self, "request_log", Path(self.request_log))
         faults = self.faults.split(",") if isinstance(self.faults, str) else self.faults
         object.__setattr__(self, "faults", tuple(str(f).strip() for f in faults if str(f).strip()))
         self._validate()
@@ -131,6 +136,8 @@ class MockServerConfig:
             value = getattr(self, f.name)
             if f.name == "replay":
                 value = [str(p) for p in value]
+            elif isinstance(value, Path):
+                value = str(value)
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
