@@ -119,6 +119,36 @@ def test_malformed_non_streaming_body():
     assert r.status == 200 and r.body is None and r.raw_body.startswith(b'{"id"')
 
 
+def _is_chunk(payload) -> bool:
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    return isinstance(choices, list) and all(
+        isinstance(c, dict) and isinstance(c.get("delta", {}), dict)
+        and isinstance(c.get("delta", {}).get("content", ""), (str, type(None))) for c in choices)
+
+
+def test_wrong_shape_event_mid_stream():
+    with run_mock_server(_config("wrong_shape")) as srv:
+        r = chat(srv, True)
+        stats = srv.stats()
+    assert r.status == 200 and r.done
+    bad = [i for i, e in enumerate(r.events) if e.payload is not None and not _is_chunk(e.payload)]
+    assert len(bad) == 1 and 0 < bad[0] < len(r.events) - 2  # valid JSON, wrong shape, mid-stream
+    assert not r.malformed_events  # it is JSON
+    assert stats.faults == {"wrong_shape": 1} and stats.outcomes == {"wrong_shape": 1}
+    assert len(stats.records[0].prompt_digest) == 16
+
+
+def test_wrong_shape_non_streaming_body_and_not_in_the_default_mix():
+    with run_mock_server(_config("wrong_shape")) as srv:
+        r = chat(srv, False)
+    assert r.status == 200 and r.body is not None
+    choices = r.body["choices"]
+    assert not isinstance(choices, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("message"), dict)
+        and isinstance(c["message"].get("content"), str) for c in choices)
+    assert "wrong_shape" not in MockServerConfig().faults
+
+
 def test_server_shutdown_does_not_wait_for_stalled_streams():
     srv = start_mock_server(_config("stall"))
     try:

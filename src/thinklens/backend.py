@@ -40,6 +40,8 @@ class ServiceBackend:
                 timeout_total=config.timeout_total,
                 max_retries=config.max_retries,
                 retry_backoff=config.retry_backoff,
+                # Every sample refused the same way (bad key, unknown model): stop the run.
+                refusals_to_stop=3,
             ),
             think_tags=config.think_tags,
             reasoning_prefilled=config.reasoning_prefilled,

@@ -19,3 +19,12 @@ class ServerUnreachable(ThinklensError):
 
 class RequestFailed(ThinklensError):
     """One request failed after its retries (stored as an error, not a wrong answer)."""
+
+
+class ServerRefused(ThinklensError):
+    """The server refuses every request the same way (401/403/404...): stop, don't flood it."""
+
+    def __init__(self, message: str, *, status: int, server_message: str):
+        super().__init__(message)
+        self.status = status
+        self.server_message = server_message

@@ -190,7 +190,14 @@ class Runner:
             workers = min(self.config.eval_batch_size, len(todo))
             raise_open_file_limit(workers)
             started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            try:
+                async with asyncio.TaskGroup() as tg:  # one worker's fatal error cancels the others
+                    for _ in range(workers):
+                        tg.create_task(worker())
+            except BaseExceptionGroup as group:
+                # ServerRefused: stop the run; what is stored stays stored, graded first.
+                await asyncio.gather(*list(grading), return_exceptions=True)
+                raise group.exceptions[0] from None
             request_seconds = time.perf_counter() - started
             if grading:
                 await asyncio.gather(*list(grading))

@@ -6,24 +6,33 @@
   parsed incrementally; a moving deadline gives the first-token and idle timeouts.
 - Retries with exponential backoff and jitter for 429 (Retry-After honoured), 5xx,
   dropped connections, stalls and malformed chunks; none for other 4xx.
+- Every reply is validated at the boundary (`wire.py`): a wrong-shaped one is that
+  attempt's error, never a crash and never a stored answer.
+- Several replicas: a failing one is ejected and probed back (`endpoints.py`); a retry
+  goes to another replica.
+- Error messages leave the client with secrets removed (`redact.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
-from ..errors import ServerUnreachable
+from ..errors import ServerRefused, ServerUnreachable
 from ..records import Generation, Timings, Usage
 from .endpoints import EndpointPool
 from .policy import ClientPolicy, parse_retry_after
 from .reasoning import DEFAULT_TAGS, split_reasoning
+from .redact import Redactor, strip_userinfo
 from .sse import SSEDecoder
+from .wire import MalformedResponse, WireUsage, error_message, parse_message, parse_usage, stream_delta
 
 try:  # optional speed-up; the standard library is the reference behaviour
     import orjson
@@ -57,21 +66,40 @@ class StreamTrace:
     response_id: str | None = None  # the server's id of the completion (to match its logs)
 
 
+# Failures that are the replica's (it is down, overloaded or broken), not the request's.
+_REPLICA_FAULT_KINDS = frozenset({"connection", "first_token_timeout", "stall", "total_timeout", "server_error"})
+
+
 class AttemptError(Exception):
     """One attempt failed.  `retryable` says whether another attempt may succeed;
     `kind` names the failure for counting (`perf` tallies failures by it): "http",
     "connection", "first_token_timeout", "stall", "total_timeout", "malformed",
-    "server_error", "incomplete"."""
+    "server_error", "incomplete", "empty".  `unreachable`: no connection could be
+    made at all (the replica is down)."""
 
     def __init__(
         self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None,
-        kind: str = "error",
+        kind: str = "error", unreachable: bool = False,
     ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
         self.kind = "http" if status is not None and kind == "error" else kind
+        self.unreachable = unreachable
+        self.endpoint: str | None = None  # where the attempt went (set by ChatClient.chat_once)
+
+    @property
+    def replica_fault(self) -> bool:
+        """Counts against the replica (5xx, timeouts, dropped connections), never a 4xx."""
+        if self.status is not None:
+            return self.status >= 500
+        return self.kind in _REPLICA_FAULT_KINDS
+
+    @property
+    def refusal(self) -> bool:
+        """The server refuses the request itself (auth, unknown model, bad parameter)."""
+        return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
 
 
 class ChatClient:
@@ -88,9 +116,26 @@ class ChatClient:
         max_connections: int = 0,
     ):
         urls = [api_urls] if isinstance(api_urls, str) else list(api_urls)
-        self.endpoints = EndpointPool([u.rstrip("/") for u in urls])
         self.api_key = api_key
         self.policy = policy or ClientPolicy()
+        # `http://user:pass@host/v1`: the pool (and every message, and Generation.endpoint)
+        # holds the URL without the credentials; they go out as Basic auth, unless an API
+        # key is set (aiohttp refuses both, and the Bearer key is what the API checks).
+        self._auth: dict[str, dict[str, str] | None] = {}
+        secrets: list[str | None] = [api_key]
+        plain: list[str] = []
+        for raw in urls:
+            url = URL(raw.rstrip("/"))
+            shown = str(url.with_user(None)) if (url.user or url.password) else raw.rstrip("/")
+            self._auth[shown] = _basic_auth(url.user, url.password or "") if url.user else None
+            secrets.append(url.password)
+            plain.append(shown)
+        self.endpoints = EndpointPool(
+            plain, backoff=self.policy.eject_backoff, backoff_max=self.policy.eject_backoff_max
+        )
+        self.redact = Redactor(*secrets)
+        self._refused: tuple[int, str] | None = None  # the last refusal (status, message)
+        self._refused_in_a_row = 0
         self.think_tags = tuple(tuple(t) for t in think_tags)
         self.reasoning_prefilled = reasoning_prefilled
         self._max_connections = max_connections
@@ -133,40 +178,65 @@ class ChatClient:
 
     # ---- preflight ---------------------------------------------------------------
     async def check(self, model: str | None = None) -> list[str]:
-        """Fail fast, before any work, when an endpoint is unreachable; return warnings."""
+        """Fail fast, before any work, when no endpoint can be reached; return warnings.
+        A dead replica among live ones is a warning (and is ejected): the run goes on
+        with the others."""
+        results = await asyncio.gather(*(self._check_one(url, model) for url in self.endpoints.urls))
         warnings: list[str] = []
-        for url in self.endpoints.urls:
+        dead: list[str] = []
+        for url, (reachable, notes) in zip(self.endpoints.urls, results):
+            warnings.extend(notes)
+            if not reachable:
+                dead.append(url)
+        if len(dead) == len(self.endpoints.urls):
+            if len(dead) == 1:
+                raise ServerUnreachable(self.redact(
+                    f"{results[0][1][0]}. Is it running, and is the URL right (it usually ends in /v1)?"
+                ))
+            raise ServerUnreachable(self.redact(
+                f"cannot reach any of the {len(dead)} model servers: {'; '.join(n[0] for _, n in results)}. "
+                "Are they running, and are the URLs right (they usually end in /v1)?"
+            ))
+        for url in dead:
+            self.endpoints.eject(url)  # probed again after its backoff, like any failed replica
+        warnings = [f"{w}; the run goes on with the replicas that answer" if w.startswith("cannot reach") else w
+                    for w in warnings]
+        return [self.redact(w) for w in warnings]
+
+    async def _check_one(self, url: str, model: str | None) -> tuple[bool, list[str]]:
+        try:
+            async with asyncio.timeout(self.policy.timeout_connect + 10):
+                async with self.session.get(f"{url}/models", headers=self._request_auth(url)) as resp:
+                    body = await resp.read()
+        except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
+            return False, [f"cannot reach the model server at {url}: {describe_exception(exc)}"]
+        if resp.status in (401, 403):
+            raise ServerUnreachable(self.redact(
+                f"{url}/models answered {resp.status}: the API key is missing or wrong "
+                "(--api-key or $OPENAI_API_KEY)"
+            ))
+        if resp.status == 200 and model:
             try:
-                async with asyncio.timeout(self.policy.timeout_connect + 10):
-                    async with self.session.get(f"{url}/models") as resp:
-                        body = await resp.read()
-            except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
-                raise ServerUnreachable(
-                    f"cannot reach the model server at {url}: {describe_exception(exc)}. "
-                    "Is it running, and is the URL right (it usually ends in /v1)?"
-                ) from None
-            if resp.status in (401, 403):
-                raise ServerUnreachable(
-                    f"{url}/models answered {resp.status}: the API key is missing or wrong "
-                    "(--api-key or $OPENAI_API_KEY)"
-                )
-            if resp.status == 200 and model:
-                try:
-                    ids = [m.get("id") for m in _loads(body).get("data", [])]
-                except (ValueError, AttributeError, TypeError):
-                    warnings.append(f"{url}/models did not return the OpenAI model list")
-                    continue
-                if ids and model not in ids:
-                    warnings.append(f"model {model!r} is not in {url}/models ({', '.join(map(str, ids[:5]))})")
-            elif resp.status != 200:
-                # Some servers have no /models; the first request will tell.
-                warnings.append(f"{url}/models answered HTTP {resp.status}")
-        return warnings
+                ids = [m.get("id") for m in _loads(body).get("data", [])]
+            except (ValueError, AttributeError, TypeError):
+                return True, [f"{url}/models did not return the OpenAI model list"]
+            if ids and model not in ids:
+                return True, [f"model {model!r} is not in {url}/models ({', '.join(map(str, ids[:5]))})"]
+        elif resp.status != 200:
+            # Some servers have no /models; the first request will tell.
+            return True, [f"{url}/models answered HTTP {resp.status}"]
+        return True, []
+
+    def _request_auth(self, url: str) -> dict[str, str] | None:
+        """Per-request headers: the URL's Basic credentials, when no API key is set."""
+        return None if self.api_key else self._auth.get(url)
 
     # ---- requests ----------------------------------------------------------------
     async def chat(self, request: ChatRequest) -> Generation:
         """One completion with retries.  A failure after the retries is returned as a
-        Generation with `error` set, never raised: failures are data, not wrong answers."""
+        Generation with `error` set, never raised: failures are data, not wrong answers.
+        The one exception: with `policy.refusals_to_stop`, the same refusal (401, 403,
+        404...) that many times in a row raises ServerRefused: every request would fail."""
         last: AttemptError | None = None
         attempts = 0
         for attempt in range(self.policy.max_retries + 1):
@@ -174,23 +244,48 @@ class ChatClient:
                 await asyncio.sleep(self.policy.backoff(attempt, last.retry_after if last else None))
             attempts += 1
             try:
-                gen = await self.chat_once(request)
+                # A retry goes to another replica when one is live.
+                gen = await self.chat_once(request, avoid=last.endpoint if last else None)
                 gen.attempts = attempts
+                self._refused_in_a_row = 0
                 return gen
             except AttemptError as exc:
                 last = exc
                 if not exc.retryable:
                     break
         assert last is not None
+        if last.refusal:
+            self._note_refusal(last)
         return Generation(error=f"{last} (after {attempts} attempt{'s' * (attempts > 1)})", attempts=attempts)
 
-    async def chat_once(self, request: ChatRequest, trace: StreamTrace | None = None) -> Generation:
-        """A single attempt; raises AttemptError."""
-        endpoint = self.endpoints.acquire()
+    def _note_refusal(self, exc: AttemptError) -> None:
+        assert exc.status is not None
+        what = (exc.status, str(exc))
+        self._refused_in_a_row = self._refused_in_a_row + 1 if what == self._refused else 1
+        self._refused = what
+        limit = self.policy.refusals_to_stop
+        if limit and self._refused_in_a_row >= limit:
+            raise ServerRefused(
+                f"the server refused {self._refused_in_a_row} requests in a row: {exc}. Check --api-key, --model "
+                "and the request options (--extra-body, --max-tokens); the samples finished so far are stored",
+                status=exc.status, server_message=str(exc),
+            )
+
+    async def chat_once(
+        self, request: ChatRequest, trace: StreamTrace | None = None, *, avoid: str | None = None
+    ) -> Generation:
+        """A single attempt; raises AttemptError (its message free of secrets)."""
+        endpoint = self.endpoints.acquire(avoid)
         try:
             gen = await self._attempt(endpoint, request, trace)
             gen.endpoint = endpoint
             return gen
+        except AttemptError as exc:
+            exc.endpoint = endpoint
+            if exc.replica_fault:
+                self.endpoints.failed(endpoint, unreachable=exc.unreachable)
+            exc.args = (self.redact(str(exc)),)
+            raise
         finally:
             self.endpoints.release(endpoint)
 
@@ -214,16 +309,23 @@ class ChatClient:
             return min(d, total_deadline) if total_deadline else d
 
         phase = "first_token"
+        acc: _StreamAccumulator | None = None
+        decoder = SSEDecoder()
         try:
             async with asyncio.timeout_at(deadline(policy.timeout_first_token)) as timer:  # absolute loop time
-                async with self.session.post(f"{endpoint}/chat/completions", json=body) as resp:
+                async with self.session.post(
+                    f"{endpoint}/chat/completions", json=body, headers=self._request_auth(endpoint)
+                ) as resp:
+                    if resp.status < 500:
+                        self.endpoints.succeeded(endpoint)  # it answers: alive (a 4xx is about our request)
                     if resp.status != 200:
                         raise await _http_error(resp)
-                    if not request.stream:
+                    if not request.stream or resp.content_type == "application/json":
+                        # A JSON body to a streamed request: the server ignored `stream`, or
+                        # sent an error object with status 200.  Read it as a whole reply.
                         raw = await resp.read()
                         return self._from_message(raw, started, loop.time() - t0)
                     acc = _StreamAccumulator(t0, trace)
-                    decoder = SSEDecoder()
                     reader = resp.content
                     # Moving the deadline costs a timer-heap push; do it only when it has
                     # drifted by `slack`, so a stall is detected after idle - slack .. idle s.
@@ -244,15 +346,25 @@ class ChatClient:
                                 break
                         if acc.done:
                             break
-                    for payload in decoder.flush():
-                        acc.feed(payload, loop.time())
-                    return self._from_stream(acc, started, loop.time() - t0)
+                    if not acc.done:
+                        for payload in decoder.flush():
+                            acc.feed(payload, loop.time())
+                    return self._from_stream(acc, decoder, started, loop.time() - t0)
         except aiohttp.ClientResponseError as exc:
             raise AttemptError(f"HTTP error: {exc.message}", retryable=True, status=exc.status) from None
+        except aiohttp.ClientConnectorError as exc:
+            # No connection at all: the replica is down (ejected at once when there are others).
+            raise AttemptError(
+                f"connection error: {describe_exception(exc)}", retryable=True, kind="connection", unreachable=True
+            ) from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             # aiohttp's connect timeout is a TimeoutError too: catch its errors first.
             raise AttemptError(f"connection error: {describe_exception(exc)}", retryable=True, kind="connection") from None
         except TimeoutError:
+            if acc is not None and acc.finish_reason is not None and acc.error is None:
+                # The answer was finished; the server just kept the connection open without
+                # [DONE] (include_usage off, or a proxy that holds the socket).
+                return self._from_stream(acc, decoder, started, loop.time() - t0)
             if total_deadline and loop.time() >= total_deadline - 0.01:
                 raise AttemptError(
                     f"no complete answer within --timeout-total {policy.timeout_total:g}s", retryable=True,
@@ -283,27 +395,43 @@ class ChatClient:
     def _from_message(self, raw: bytes, started: float, elapsed: float) -> Generation:
         try:
             data = _loads(raw)
-            choice = data["choices"][0]
-            message = choice.get("message") or {}
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        except ValueError:
             raise AttemptError(f"malformed response: {_snippet(raw)}", retryable=True, kind="malformed") from None
-        if not isinstance(message, dict):
-            raise AttemptError(f"malformed response: {_snippet(raw)}", retryable=True, kind="malformed")
-        content = message.get("content") or ""
-        reasoning, source = _reasoning_from(message)
-        reasoning, answer, source, _ = self._split(content, reasoning, source)
-        usage = _usage(data.get("usage"), reasoning, answer)
+        if type(data) is dict and "error" in data and not data.get("choices"):
+            raise AttemptError(
+                f"server error: {error_message(data['error'])}", retryable=True, kind="server_error"
+            )
+        try:
+            msg = parse_message(data)
+        except (MalformedResponse, IndexError) as exc:
+            raise AttemptError(f"malformed response ({exc}): {_snippet(raw)}", retryable=True, kind="malformed") from None
+        if not (msg.content or msg.reasoning) and msg.finish_reason is None:
+            raise AttemptError(
+                f"empty response (no text, no finish_reason): {_snippet(raw)}", retryable=True, kind="empty"
+            )
+        reasoning, answer, source, _ = self._split(msg.content, msg.reasoning, msg.reasoning_source)
+        usage = _usage(msg.usage, reasoning, answer)
         timings = Timings(start=started, ttft=elapsed, ttfat=elapsed if answer else None, e2e=elapsed)
-        return Generation(answer, reasoning, source, choice.get("finish_reason"), usage, timings)  # type: ignore[arg-type]
+        return Generation(answer, reasoning, source, msg.finish_reason, usage, timings)  # type: ignore[arg-type]
 
-    def _from_stream(self, acc: "_StreamAccumulator", started: float, elapsed: float) -> Generation:
+    def _from_stream(
+        self, acc: "_StreamAccumulator", decoder: SSEDecoder, started: float, elapsed: float
+    ) -> Generation:
         if acc.error is not None:
             raise AttemptError(acc.error, retryable=True, kind=acc.error_kind)
-        if not acc.done and acc.finish_reason is None:
-            raise AttemptError(
-                "stream ended before the answer was complete (no finish_reason, no [DONE])", retryable=True,
-                kind="incomplete",
-            )
+        said = acc.stray or decoder.stray_text()
+        said = f"; the server said: {_snippet(said, 500)}" if said else ""
+        if acc.finish_reason is None:
+            if not (acc.content_parts or acc.reasoning_parts):
+                # A bare `data: [DONE]` is no answer at all, not an empty (wrong) one.
+                raise AttemptError(
+                    f"empty response (no text, no finish_reason){said}", retryable=True, kind="empty"
+                )
+            if not acc.done:
+                raise AttemptError(
+                    f"stream ended before the answer was complete (no finish_reason, no [DONE]){said}",
+                    retryable=True, kind="incomplete",
+                )
         content = "".join(acc.content_parts)
         reasoning = "".join(acc.reasoning_parts)
         reasoning, answer, source, answer_offset = self._split(content, reasoning, acc.reasoning_source)
@@ -320,7 +448,7 @@ class _StreamAccumulator:
 
     __slots__ = (
         "t0", "trace", "content_parts", "content_marks", "content_len", "reasoning_parts",
-        "reasoning_source", "finish_reason", "usage", "ttft", "done", "error", "error_kind",
+        "reasoning_source", "finish_reason", "usage", "ttft", "done", "error", "error_kind", "stray",
     )
 
     def __init__(self, t0: float, trace: StreamTrace | None):
@@ -334,11 +462,12 @@ class _StreamAccumulator:
         self.reasoning_parts: list[str] = []
         self.reasoning_source = "none"
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: WireUsage | None = None
         self.ttft: float | None = None
         self.done = False
         self.error: str | None = None
         self.error_kind = "malformed"
+        self.stray = ""  # a payload that was no chunk (`{"detail": ...}`): shown if the stream breaks off
 
     def feed(self, payload: bytes, now: float) -> bool:
         """Take one `data:` payload; True when the stream is finished."""
@@ -347,36 +476,22 @@ class _StreamAccumulator:
             return True
         try:
             data = _loads(payload)
-        except ValueError:
-            self.error = f"malformed stream chunk: {_snippet(payload)}"
+            if type(data) is not dict:
+                raise MalformedResponse(f"a {type(data).__name__}, not an object")
+            choices = data.get("choices")
+            usage = data.get("usage")
+            if usage is not None:
+                self.usage = usage = parse_usage(usage)
+            if not choices:
+                return self._no_choices(data, choices, payload)
+            piece, reasoning_piece, source, reason = stream_delta(choices)
+        except ValueError as exc:  # bad JSON (orjson's and json's errors are ValueErrors) or wrong shape
+            detail = f" ({exc})" if isinstance(exc, MalformedResponse) else ""
+            self.error = f"malformed stream chunk{detail}: {_snippet(payload)}"
             self.done = True
             return True
-        if not isinstance(data, dict):
-            self.error = f"malformed stream chunk: {_snippet(payload)}"
-            self.done = True
-            return True
-        if "error" in data and not data.get("choices"):
-            err = data["error"]
-            self.error = f"server error in stream: {err.get('message') if isinstance(err, dict) else err}"
-            self.error_kind = "server_error"
-            self.done = True
-            return True
-        usage = data.get("usage")
-        if usage:
-            self.usage = usage
-        choices = data.get("choices")
-        if not choices:
-            return False
-        choice = choices[0]
-        delta = choice.get("delta") or {}
-        piece = delta.get("content")
-        # Hot path (once per token): the common fields first, the rare ones only if present.
-        reasoning_piece = delta.get("reasoning_content")
-        if reasoning_piece:
-            source = "reasoning_content"
-        elif len(delta) > 1 or piece is None:
-            reasoning_piece, source = _reasoning_from(delta)
         got = False
+        # Hot path (once per token): the common fields first, the rare ones only if present.
         if reasoning_piece:
             self.reasoning_parts.append(reasoning_piece)
             self.reasoning_source = source
@@ -395,10 +510,29 @@ class _StreamAccumulator:
                     trace.response_id = data.get("id")
                 trace.times.append(now)
                 trace.chars.append(len(piece or "") + len(reasoning_piece or ""))
-                trace.cum_tokens.append(usage.get("completion_tokens") if usage else None)
-        reason = choice.get("finish_reason")
+                trace.cum_tokens.append(usage.completion_tokens if usage else None)
         if reason:
             self.finish_reason = reason
+        return False
+
+    def _no_choices(self, data: dict[str, Any], choices: Any, payload: bytes) -> bool:
+        """A chunk without choices: the usage chunk, an error event, or something else."""
+        if choices is not None and type(choices) is not list:  # `choices: {}`
+            raise MalformedResponse(f"choices is a {type(choices).__name__}, not a list")
+        if "error" in data or data.get("object") == "error":
+            err = data.get("error", data)
+            self.error = f"server error in stream: {error_message(err)}"
+            self.error_kind = "server_error"
+            self.done = True
+            return True
+        if "usage" in data:
+            # The usage chunk (include_usage) comes after the last choice chunk: once the
+            # answer has its finish_reason, the response is complete; don't wait for [DONE].
+            if self.finish_reason is not None:
+                self.done = True
+                return True
+        elif not self.stray:
+            self.stray = _snippet(payload)
         return False
 
     def time_of_content_offset(self, content: str, offset: int) -> float | None:
@@ -414,35 +548,17 @@ class _StreamAccumulator:
         return None
 
 
-def _reasoning_from(obj: dict[str, Any]) -> tuple[str, str]:
-    """The reasoning carried by a message or delta, and the field it came in."""
-    text = obj.get("reasoning_content")
-    if text:
-        return text, "reasoning_content"
-    text = obj.get("reasoning")
-    if text and isinstance(text, str):
-        return text, "reasoning"
-    details = obj.get("reasoning_details")
-    if details and isinstance(details, list):
-        parts = [d.get("text") or d.get("summary") or "" for d in details if isinstance(d, dict)]
-        joined = "".join(p for p in parts if isinstance(p, str))
-        if joined:
-            return joined, "reasoning_details"
-    return "", "none"
-
-
-def _usage(raw: dict[str, Any] | None, reasoning: str, answer: str) -> Usage:
-    if not isinstance(raw, dict):
+def _usage(raw: WireUsage | None, reasoning: str, answer: str) -> Usage:
+    if raw is None:
         return Usage()
-    completion = raw.get("completion_tokens")
-    details = raw.get("completion_tokens_details") or {}
-    reasoning_tokens = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    completion = raw.completion_tokens
+    reasoning_tokens = raw.reasoning_tokens
     estimated = False
     if not reasoning_tokens and reasoning and completion:
         # No server count: split the completion tokens by the share of characters.
         reasoning_tokens = round(completion * len(reasoning) / max(1, len(reasoning) + len(answer)))
         estimated = True
-    return Usage(raw.get("prompt_tokens"), completion, reasoning_tokens or (0 if completion else None), estimated)
+    return Usage(raw.prompt_tokens, completion, reasoning_tokens or (0 if completion else None), estimated)
 
 
 async def _http_error(resp: aiohttp.ClientResponse) -> AttemptError:
@@ -476,6 +592,11 @@ def _snippet(raw: bytes | str, n: int = 200) -> str:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     text = " ".join(text.split())
     return text[:n] + ("..." if len(text) > n else "") if text else "(empty)"
+
+
+def _basic_auth(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -21,6 +21,12 @@ class ClientPolicy:
     max_retries: int = 5
     retry_backoff: float = 1.0  # first wait; doubles each retry
     retry_backoff_max: float = 60.0
+    # A failing replica (of several) is ejected this long, doubling each time it fails again.
+    eject_backoff: float = 1.0
+    eject_backoff_max: float = 60.0
+    # Stop (raise ServerRefused) after this many identical refusals (same 4xx, same
+    # message) in a row with no success between; 0: never (each is the sample's error).
+    refusals_to_stop: int = 0
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Wait before retry number `attempt` (1-based): Retry-After if the server gave

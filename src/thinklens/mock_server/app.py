@@ -10,6 +10,7 @@ POST /stats/reset           zero the counters and drop the records
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import time
@@ -23,7 +24,7 @@ from .faults import FaultDraw, FaultInjector
 from .plan import OutputPlan, RenderedOutput, plan_output, render
 from .replay import ReplayIndex, load_replay_files
 from .request import BadRequest, ChatRequest, parse_chat_request
-from .sse import ChunkEncoder
+from .sse import WRONG_SHAPES, ChunkEncoder
 from .stats import RequestTiming, StatsCollector
 from .stream import StreamJob, Ticker, abort_with_reset
 
@@ -42,6 +43,8 @@ class MockServerState:
         self.stats = StatsCollector(config.record_timings)
         self.faults = FaultInjector(config.fault_rate, config.faults, config.seed)
         self._ids = itertools.count(1)
+        # Unbuffered: each line reaches the kernel at once, so a kill -9 loses none.
+        self.request_log = open(config.request_log, "ab", buffering=0) if config.request_log else None
         self.active: set[StreamJob] = set()
         self._ticker: Ticker | None = None
 
@@ -134,6 +137,7 @@ class Handlers:
                 outcome = "bad_request"
                 return error_response(400, exc.message, "invalid_request_error", param=exc.param)
             timing.id = state.next_id()
+            timing.prompt_digest = hashlib.sha1(req.last_user_text.encode("utf-8")).hexdigest()[:16]
             timing.stream = req.stream
             draw = state.faults.draw()
             plan = plan_output(req, state.config, state.index)
@@ -143,6 +147,9 @@ class Handlers:
             timing.prompt_tokens = req.prompt_tokens
             timing.completion_tokens = plan.completion_tokens * req.n
             timing.fault = draw.kind
+            if state.request_log is not None:
+                state.request_log.write(json.dumps(
+                    {"id": timing.id, "prompt_digest": timing.prompt_digest, "fault": draw.kind}).encode() + b"\n")
             if draw.kind == "429":
                 stats.fault("429")
                 outcome = "429"
@@ -204,7 +211,7 @@ class Handlers:
         finally:
             job.cancel()
             state.active.discard(job)
-        if outcome in ("ok", "stall", "malformed") and not transport.is_closing():
+        if outcome in ("ok", "stall", "malformed", "wrong_shape") and not transport.is_closing():
             try:
                 await response.write_eof()
             except ConnectionError:
@@ -255,6 +262,11 @@ class Handlers:
             state.stats.fault("malformed")
             body = f'{{"id":"{timing.id}","object":"chat.completion","choices":[{{"index":0,"message":{{"content":"tru'
             return "malformed", web.Response(body=body.encode(), content_type="application/json")
+        if draw.kind == "wrong_shape":
+            state.stats.fault("wrong_shape")
+            shape = WRONG_SHAPES[int(draw.position * 1000) % len(WRONG_SHAPES)].decode()
+            body = f'{{"id":"{timing.id}","object":"chat.completion","choices":{shape.replace("delta", "message")}}}'
+            return "wrong_shape", web.Response(body=body.encode(), content_type="application/json")
         message: dict[str, Any] = {"role": "assistant", "content": output.content}
         if config.reasoning_format == "field":
             message[config.reasoning_field] = output.reasoning

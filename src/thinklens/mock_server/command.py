@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from .config import FAULT_KINDS, REASONING_FIELDS, REASONING_FORMATS, MockServerConfig
+from .config import DEFAULT_FAULTS, FAULT_KINDS, REASONING_FIELDS, REASONING_FORMATS, MockServerConfig
 
 DEFAULT_PORT = 8801
 
@@ -66,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     faults = p.add_argument_group("fault injection")
     faults.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0..1)")
-    faults.add_argument("--faults", default=",".join(FAULT_KINDS),
+    faults.add_argument("--faults", default=",".join(DEFAULT_FAULTS),
                         help="comma-separated kinds to draw from (default %(default)s)")
     faults.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
     faults.add_argument("--retry-after", type=_seconds, default=1.0, help="Retry-After of a 429, seconds")
@@ -77,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     misc.add_argument("--record-timings", action="store_true",
                       help="keep per-request timing records in /stats")
     misc.add_argument("--access-log", action="store_true", help="log every request (slower)")
+    misc.add_argument("--request-log", type=Path, default=None, metavar="FILE",
+                      help="append a JSON line per chat request at arrival (id, prompt_digest, fault)")
     misc.add_argument("--quiet", action="store_true", help="print nothing but the 'listening on' line")
     p.set_defaults(func=run)
 
@@ -91,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> MockServerConfig:
         fault_rate=args.fault_rate, faults=tuple(f for f in args.faults.split(",") if f.strip()),
         seed=args.seed, retry_after=args.retry_after, stall_seconds=args.stall_seconds,
         record_timings=args.record_timings, quiet=args.quiet, access_log=args.access_log,
+        request_log=args.request_log,
     )
 
 

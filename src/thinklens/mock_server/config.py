@@ -15,11 +15,14 @@ from ..errors import ConfigError
 
 ReasoningFormat = Literal["field", "inline", "lone-close", "none"]
 ReasoningField = Literal["reasoning_content", "reasoning"]
-FaultKind = Literal["429", "500", "reset", "stall", "malformed"]
+FaultKind = Literal["429", "500", "reset", "stall", "malformed", "wrong_shape"]
 
 REASONING_FORMATS: tuple[str, ...] = ("field", "inline", "lone-close", "none")
 REASONING_FIELDS: tuple[str, ...] = ("reasoning_content", "reasoning")
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "reset", "stall", "malformed")
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "reset", "stall", "malformed", "wrong_shape")
+# The default mix: `wrong_shape` came later and is opt-in, so a seeded fault sequence
+# of the default kinds stays what it was.
+DEFAULT_FAULTS: tuple[str, ...] = ("429", "500", "reset", "stall", "malformed")
 
 DEFAULT_UNMATCHED_CONTENT = "The mock server has no recorded answer for this prompt."
 
@@ -64,18 +67,23 @@ class MockServerConfig:
 
     # fault injection: the k-th valid chat request gets the k-th draw of Random(seed)
     fault_rate: float = 0.0
-    faults: tuple[FaultKind, ...] = FAULT_KINDS
+    faults: tuple[FaultKind, ...] = DEFAULT_FAULTS  # type: ignore[assignment]
     seed: int = 0
     retry_after: float = 1.0  # seconds, sent as Retry-After with 429
     stall_seconds: float = 3600.0  # silence of a stalled stream before it resumes
 
     record_timings: bool = False  # per-request records in /stats
+    # Append one JSON line per chat request at arrival (id, prompt_digest, fault): unlike
+    # /stats it survives a kill -9 of the server (the fault benchmark kills replicas).
+    request_log: Path | None = None
     quiet: bool = False
     access_log: bool = False
 
     def __post_init__(self) -> None:
         # Normalise containers so that callers may pass lists/str paths.
         object.__setattr__(self, "replay", tuple(Path(p) for p in self.replay))
+        if self.request_log is not None:
+            object.__setattr__(self, "request_log", Path(self.request_log))
         faults = self.faults.split(",") if isinstance(self.faults, str) else self.faults
         object.__setattr__(self, "faults", tuple(str(f).strip() for f in faults if str(f).strip()))
         self._validate()
@@ -128,6 +136,8 @@ class MockServerConfig:
             value = getattr(self, f.name)
             if f.name == "replay":
                 value = [str(p) for p in value]
+            elif isinstance(value, Path):
+                value = str(value)
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FaultDraw:
-    kind: str | None  # None: no fault; else "429" | "500" | "reset" | "stall" | "malformed"
+    kind: str | None  # None: no fault; else "429" | "500" | "reset" | "stall" | "malformed" | "wrong_shape"
     position: float  # in [0, 1): where in the stream a mid-stream fault strikes
 
     def step(self, steps: int) -> int:

@@ -27,6 +27,15 @@ _CONTENT = b'"content":'
 _EMPTY_CONTENT = b'"content":""'
 
 
+# `choices` values of the wrong_shape fault: valid JSON, not a chat-completion chunk.
+WRONG_SHAPES = (
+    b"[1]",
+    b'[{"index":0,"delta":"tru","finish_reason":null}]',
+    b'[{"index":0,"delta":{"content":42},"finish_reason":null}]',
+    b"{}",
+)
+
+
 def esc(text: str) -> bytes:
     """JSON string literal of `text` (ASCII-only output: safe for any input)."""
     return _esc(text).encode("ascii")
@@ -73,6 +82,11 @@ class ChunkEncoder:
             "model": self.model, "choices": [], "usage": usage,
         }
         return b"data: " + json.dumps(body, separators=(",", ":")).encode("ascii") + b"\n\n"
+
+    def wrong_shape(self, variant: int) -> bytes:
+        """An event of well-formed JSON in the wrong shape (a broken proxy or server)."""
+        head = f'data: {{"id":{_esc(self.completion_id)},"object":"chat.completion.chunk","choices":'.encode("ascii")
+        return head + WRONG_SHAPES[variant % len(WRONG_SHAPES)] + b"}\n\n"
 
     def malformed(self) -> bytes:
         """An event whose data is cut-off JSON (what a broken proxy delivers)."""

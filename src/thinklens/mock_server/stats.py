@@ -30,6 +30,8 @@ class RequestTiming:
     stream: bool
     outcome: str = "ok"  # see ServerStats.outcomes
     fault: str | None = None
+    # sha1 (16 hex) of the last user message: counts requests per prompt without storing it
+    prompt_digest: str = ""
     finish_reason: str | None = None
     received: float = 0.0  # handler start, the origin of the schedule
     received_wall: float = 0.0  # time.time() at the same instant
@@ -105,7 +107,7 @@ class ServerStats:
     """Snapshot returned by GET /stats and by `MockServerHandle.stats()`.
 
     outcomes: how each finished chat request ended: "ok", "bad_request", a fault
-    kind ("429", "500", "reset", "stall", "malformed"), "client_disconnected"
+    kind ("429", "500", "reset", "stall", "malformed", "wrong_shape"), "client_disconnected"
     (the client went away first), "shutdown", or "error" (a bug: logged).  faults: faults injected so far
     (a stalled stream counts here as soon as it goes silent).  unmatched: replay
     requests that matched no record and got the fallback answer.

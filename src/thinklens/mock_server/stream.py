@@ -12,7 +12,8 @@ per token so clients can count.  The body is framed as HTTP/1.1 chunks here
 
 Faults strike at a planned step: `reset` aborts the TCP connection with an RST,
 `stall` goes silent for `stall_seconds` then resumes, `malformed` inserts one
-event of cut-off JSON before the step's own events.
+event of cut-off JSON before the step's own events, `wrong_shape` one event of
+valid JSON in the wrong shape.
 """
 
 from __future__ import annotations
@@ -236,7 +237,10 @@ class StreamJob:
                     self._start += self._stall
                     self._due = self.due(step)
                     return self._wake_at(now)
-                parts.append(self._enc.malformed())
+                if kind == "wrong_shape":
+                    parts.append(self._enc.wrong_shape(step))
+                else:
+                    parts.append(self._enc.malformed())
             parts.append(self._event(step))
             late = now - due
             if late > timing.max_lateness:
