@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 
 from thinklens.grading import grade
-from thinklens.grading.corpus import CORPUS_DIR, load_invented, load_real
-from thinklens.grading.realdata import shared_data_available
+from tests.helpers.corpus import CORPUS_DIR, load_invented, load_real
+from tests.helpers.realdata import shared_data_available
 
 MIN_ACCURACY_REAL = 1.0  # 934 / 934 when labelled
 MIN_ACCURACY_INVENTED = 1.0  # 209 / 209

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from thinklens.perf.arrivals import ArrivalSchedule
-from thinklens.perf.calibration import MockServerProcess, compare_with_server, scheduling_noise
+from tests.helpers.calibration import MockServerProcess, compare_with_server, scheduling_noise
 from thinklens.perf.config import PerfConfig, Warmup
 from thinklens.perf.run import run_perf
 from thinklens.perf.slo import SLO
@@ -418,7 +418,7 @@ QWEN2 = None
 
 
 def _qwen2():
-    from thinklens.shared_data import shared_data_dir
+    from tests.helpers.shared_data import shared_data_dir
 
     path = shared_data_dir() / "tokenizers" / "qwen2"
     if not (path / "vocab.json").is_file():
@@ -466,7 +466,7 @@ def test_random_prompts_of_exact_length_and_the_speed_benchmark_table(tmp_path):
 
 
 def test_benchmark_prompts_drive_the_load(tmp_path):
-    from thinklens.shared_data import shared_data_dir
+    from tests.helpers.shared_data import shared_data_dir
 
     math500 = shared_data_dir() / "benchmarks" / "math500_test.jsonl"
     if not math500.is_file():

@@ -16,7 +16,7 @@ from thinklens.store import RunStore
 from thinklens.viewer.query import OUTCOME_FILTERS
 from thinklens.viewer.reader import SYNC_INTERVAL_S
 from thinklens.viewer.server import create_app
-from viewer_data import JUDGED, ServedViewer, _outcome_for, make_perf, make_run
+from tests.helpers.viewer_data import JUDGED, ServedViewer, _outcome_for, make_perf, make_run
 
 QUESTIONS, REPEATS = 14, 2
 
