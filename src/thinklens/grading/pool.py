@@ -170,11 +170,20 @@ _reap_registered = False
 
 def _reap_forkserver() -> None:
     """Stop and wait for the forkserver at exit, so that its CPU time (and its workers')
-    is accounted to this process like any child's (`time`, getrusage), not lost to init."""
+    is accounted to this process like any child's (`time`, getrusage), not lost to init.
+
+    multiprocessing has no public way to stop its forkserver: without this it exits on
+    its own once our end of its pipe closes, but unwaited (reparented to init), which is
+    harmless except for the CPU accounting.  So the private `_stop` (what CPython's own
+    tests call) is used when it exists and skipped when it does not: at interpreter exit
+    only, registered by the first GradingPool, never at import."""
     from multiprocessing import forkserver
 
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is None:  # another Python: leave the server to exit on its own
+        return
     try:
-        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+        stop()
     except Exception:  # noqa: BLE001 - best effort at interpreter exit
         pass
 
