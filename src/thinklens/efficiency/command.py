@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     err.print(f"wrote {result.json_path}" + "".join(f", {p}" for p in result.figures)
               + f" ({result.elapsed:.1f}s)")
+    for note in result.notes:
+        err.print(note, style="yellow", markup=False)
     if result.judge_stats is not None:
         st = result.judge_stats
         err.print(f"judge: {st.requests} requests, {st.cache_hits} answers from the cache, {st.errors} failed, "
@@ -72,8 +74,11 @@ def _compare(args: argparse.Namespace) -> int:
     if not runs:
         raise ConfigError("compare needs run folders: thinklens efficiency compare RUN [RUN ...] -o comparison.png")
     result = compare_runs(runs, args.output, args.labels)
-    Console(stderr=True).print(
+    err = Console(stderr=True)
+    err.print(
         f"compared {len(result.models)} runs over {len(result.subsets)} subsets: "
         + ", ".join(str(p) for p in [*result.figures, result.csv_path])
     )
+    for note in result.notes:
+        err.print(note, style="yellow", markup=False)
     return 0
