@@ -10,7 +10,6 @@ Durations are kept short (few tokens) so the suite stays fast on two shared core
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import signal
@@ -27,12 +26,6 @@ from thinklens.perf.config import PerfConfig, Warmup
 from thinklens.perf.run import run_perf
 from thinklens.perf.slo import SLO
 from thinklens.perf.stats import DIST_KEYS
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("thinklens.mock_server.command") is None,
-    reason="thinklens.mock_server is not in this checkout",
-)
-
 
 @pytest.fixture()
 def prompts_file(tmp_path: Path) -> Path:
