@@ -29,7 +29,9 @@ def _rows() -> list[RunRow]:
 
 @pytest.fixture
 def no_matplotlib(monkeypatch):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    # `import matplotlib` (and any submodule an earlier test loaded) now raises ImportError
+    for name in [n for n in sys.modules if n == "matplotlib" or n.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)
 
 
 def test_efficiency_without_matplotlib_writes_the_numbers_and_says_how_to_get_figures(tmp_path, no_matplotlib):
