@@ -24,15 +24,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers (never shipped in the wheel)
 
-from efficiency_helpers import (  # noqa: E402
+from tests.helpers.efficiency_helpers import (  # noqa: E402
     MEITANN_PARTS, MINVALID_LABELS, QWEN2_TOKENIZER, R1_MODEL, data_path, have, labelled_rows, labelled_traces,
     meitann_rows, minvalid_labels, write_run,
 )
 from thinklens.efficiency.analysis import analyse_run  # noqa: E402
 from thinklens.efficiency.settings import make_settings  # noqa: E402
-from thinklens.efficiency.stats import spearman  # noqa: E402
+from tests.helpers.stats import spearman  # noqa: E402
 
 COLUMNS = (
     ("n", "n", "{}"), ("reached", "n_reached_correct", "{}"), ("T", "reasoning_tokens", "{:.0f}"),

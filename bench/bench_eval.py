@@ -25,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from thinklens.shared_data import shared_data_dir  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers (never shipped in the wheel)
+from tests.helpers.shared_data import shared_data_dir  # noqa: E402
 
 TTFT, TPOT, TOKENS = 0.2, 0.005, 200
 PER_REQUEST = TTFT + TOKENS * TPOT  # 1.2 s

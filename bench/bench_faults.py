@@ -35,7 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from thinklens.shared_data import shared_data_dir  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers (never shipped in the wheel)
+from tests.helpers.shared_data import shared_data_dir  # noqa: E402
 
 DATA = shared_data_dir()
 MATH500 = DATA / "benchmarks" / "math500_test.jsonl"

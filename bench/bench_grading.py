@@ -22,12 +22,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers (never shipped in the wheel)
 
 from thinklens.grading import GradeRequest, GradingPool, grade  # noqa: E402
-from thinklens.grading.baselines import BASELINES  # noqa: E402
-from thinklens.grading.corpus import load_corpus  # noqa: E402
-from thinklens.grading.realdata import math500_real_cases, shared_data_available  # noqa: E402
+from grading_baselines import BASELINES  # noqa: E402
+from tests.helpers.corpus import load_corpus  # noqa: E402
+from tests.helpers.realdata import math500_real_cases, shared_data_available  # noqa: E402
 
 
 def _row(name: str, verdicts: list[bool | None], labels: list[bool]) -> str:

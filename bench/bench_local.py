@@ -21,15 +21,17 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers (never shipped in the wheel)
 
 import torch  # noqa: E402
 
 from thinklens.config import make_config  # noqa: E402
 from thinklens.local import CheckpointBackend, choose_placement, load_checkpoint  # noqa: E402
-from thinklens.local.tiny import build_qwen2_tokenizer, build_tiny_checkpoint  # noqa: E402
+from tests.helpers.tiny import build_qwen2_tokenizer, build_tiny_checkpoint  # noqa: E402
 from thinklens.records import Sample  # noqa: E402
-from thinklens.shared_data import shared_data_dir  # noqa: E402
+from tests.helpers.shared_data import shared_data_dir  # noqa: E402
 
 # Qwen3-0.6B's config.json (hidden 1024, 28 layers, 16 query / 8 KV heads of 128, MLP 3072, tied embeddings).
 QWEN3_06B = dict(hidden=1024, layers=28, heads=16, kv_heads=8, head_dim=128, intermediate=3072, vocab=151936)

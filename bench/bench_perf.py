@@ -32,10 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from thinklens.perf.calibration import MockServerProcess, compare_with_server, scheduling_noise
-from thinklens.perf.output import load_requests
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers (never shipped in the wheel)
+
+from tests.helpers.calibration import MockServerProcess, compare_with_server, scheduling_noise  # noqa: E402
+from thinklens.perf.output import load_requests  # noqa: E402
 ARRIVAL_LAG_KEPT = 0.020  # an open-loop rate is "kept" while arrivals leave within 20 ms of schedule at p99
 
 

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from thinklens.cli import main
-from thinklens.shared_data import shared_data_dir
 
 
 def test_json_listing_through_the_console_script_entry():
@@ -45,10 +44,8 @@ def test_counting_a_local_copy(tmp_path, capsys):
     assert "Level 3 (1)" in out and "counted" in out and "mini.jsonl" in out
 
 
-def test_counting_the_real_gpqa_zip(capsys):
-    zipped = shared_data_dir() / "benchmarks" / "gpqa_diamond.zip"
-    if not zipped.is_file():
-        pytest.skip(f"shared GPQA zip not found at {zipped} (set THINKLENS_SHARED_DATA)")
+def test_counting_the_real_gpqa_zip(capsys, shared_data):
+    zipped = shared_data("benchmarks/gpqa_diamond.zip")
     code = main(["benchmarks", "gpqa", "--dataset-path", f"gpqa={zipped}",
                  "--dataset-password", "deserted-untie-orchid", "--json"])
     assert code == 0

@@ -16,7 +16,7 @@ import pytest
 from thinklens.benchmarks import DatasetArgs, get_benchmark
 from thinklens.benchmarks import local
 from thinklens.errors import DatasetError
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 GPQA_PASSWORD = "deserted-untie-orchid"  # the GPQA authors' published password for their own zip

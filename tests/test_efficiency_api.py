@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from efficiency_helpers import RunRow, write_run
+from tests.helpers.efficiency_helpers import RunRow, write_run
 from thinklens.efficiency import combine_results, run_task
 from thinklens.efficiency.analysis import analyse_run
 from thinklens.efficiency.settings import make_settings

@@ -11,8 +11,8 @@ import sqlite3
 
 import pytest
 
-from efficiency_helpers import RunRow, write_run
-from judge_server import first_correct_key, judge_server, split_key
+from tests.helpers.efficiency_helpers import RunRow, write_run
+from tests.helpers.judge_server import first_correct_key, judge_server, split_key
 from thinklens.efficiency.analysis import analyse_run
 from thinklens.efficiency.settings import make_settings
 from thinklens.efficiency.steps import split_separator

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from efficiency_helpers import MATH500, MEITANN_PARTS, QWEN2_TOKENIZER, data_path, have, read_jsonl
+from tests.helpers.efficiency_helpers import MATH500, MEITANN_PARTS, QWEN2_TOKENIZER, data_path, have, read_jsonl
 from thinklens.mock_server import MockServerConfig, run_mock_server
 
 QWQ_TAR = "model_outputs/dongximing_QwQ-32B_math500_idx100-499_seed123.tar.gz"

@@ -16,13 +16,13 @@ import sqlite3
 
 import pytest
 
-from efficiency_helpers import (
+from tests.helpers.efficiency_helpers import (
     MEITANN_PARTS, MINVALID_LABELS, QWEN2_TOKENIZER, SOLUTION_LABELS, R1_MODEL, data_path, have, labelled_rows,
     labelled_traces, meitann_rows, minvalid_labels, write_run,
 )
 from thinklens.efficiency.analysis import analyse_run
 from thinklens.efficiency.settings import make_settings
-from thinklens.efficiency.stats import spearman
+from tests.helpers.stats import spearman
 from thinklens.efficiency.traces import Trace
 from thinklens.efficiency.verify import StepVerifier
 from thinklens.grading import GradingPool

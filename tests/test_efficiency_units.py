@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from efficiency_helpers import QWEN2_TOKENIZER, data_path, have
+from tests.helpers.efficiency_helpers import QWEN2_TOKENIZER, data_path, have
 from thinklens.efficiency import settings_from_model_config
 from thinklens.efficiency.candidates import find_candidates, latex_from_unicode
 from thinklens.efficiency.llm_split import map_breaks
@@ -290,7 +290,7 @@ def test_guide_model_config_is_accepted_and_checked(tmp_path):
 
 
 def test_spearman_with_ties():
-    from thinklens.efficiency.stats import average_ranks, spearman
+    from tests.helpers.stats import average_ranks, spearman
 
     assert average_ranks([10, 20, 20, 5]) == [2.0, 3.5, 3.5, 1.0]
     assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)

@@ -14,9 +14,9 @@ from aiohttp import web
 
 from thinklens.cli import main
 
-from http_helpers import http_server
+from tests.helpers.http_helpers import http_server
 from thinklens.mock_server import MockServerConfig, run_mock_server
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 MATH500 = shared_data_dir() / "benchmarks" / "math500_test.jsonl"
 

@@ -8,7 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from judge_server import UNMATCHED, equivalence_key, judge_server
+from tests.helpers.judge_server import UNMATCHED, equivalence_key, judge_server
 from thinklens.cli import main
 from thinklens.mock_server import MockServerConfig, run_mock_server
 

@@ -23,7 +23,7 @@ import pytest
 from thinklens import TaskConfig, run_task
 from thinklens.grading import GradeRequest, GradingPool
 from thinklens.mock_server import MockServerConfig, run_mock_server
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 DATA = shared_data_dir()
 MATH500 = DATA / "benchmarks" / "math500_test.jsonl"

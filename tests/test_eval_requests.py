@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from http_helpers import http_server
+from tests.helpers.http_helpers import http_server
 from thinklens.cli import main
 
 

@@ -37,7 +37,7 @@ def test_connections_are_reused(tmp_path: Path) -> None:
 
     from aiohttp import web
 
-    from http_helpers import http_server
+    from tests.helpers.http_helpers import http_server
 
     peers: set = set()
 

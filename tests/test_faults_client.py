@@ -1,6 +1,6 @@
 """Nothing a server does can corrupt a run or crash it (issue 10, the client's part).
 
-Deliberately misbehaving servers (tests/http_helpers.py) and real `thinklens
+Deliberately misbehaving servers (tests/helpers/http_helpers.py) and real `thinklens
 mock-server` processes; runs go end to end through `run_task` / the CLI into the
 real SQLite store.  The questions are invented ("What is i + i?").
 """
@@ -31,7 +31,7 @@ from thinklens.client.redact import Redactor
 from thinklens.client.wire import MalformedResponse, token_count
 from thinklens.errors import ServerRefused, ServerUnreachable
 
-from http_helpers import http_server
+from tests.helpers.http_helpers import http_server
 
 _QUESTION = re.compile(r"What is (\d+) \+ \1\?")
 

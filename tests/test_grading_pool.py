@@ -30,6 +30,14 @@ MIXED = [
 ] * 3
 
 
+def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
+    """Poll the pool's public state until `condition()` holds (no sleep standing in for an event)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
 @pytest.fixture(scope="module")
 def pool():
     with GradingPool(workers=2, timeout=5.0) as p:
@@ -144,7 +152,7 @@ def test_hung_and_crashed_workers_are_killed_and_replaced() -> None:
 
         # a worker that dies in the middle of an item (killed from outside)
         future = p.submit(HANG)
-        time.sleep(0.5)  # the worker is busy with the item
+        _wait_for(lambda: p.items_in_workers() == 1, "the item to reach the worker")
         os.kill(pid2, signal.SIGKILL)
         score = future.result(timeout=30)
         assert (score.correct, score.reason, score.detail["error"]) == (None, "ungraded", "crash")
@@ -165,13 +173,14 @@ def test_lifecycle() -> None:
     p = GradingPool(workers=1, timeout=5)
     assert p.worker_pids() == [None]  # workers start lazily, on the first item that needs one
     threading.Thread(target=p.wait_ready, daemon=True).start()
-    while p._slots[0].process is None:
-        time.sleep(0.01)
-    proc = p._slots[0].process
+    _wait_for(lambda: p.worker_pids()[0] is not None, "the worker process to start")
+    pid = p.worker_pids()[0]
     start = time.perf_counter()
     p.close()  # while the worker is still starting
     p.close()  # idempotent
     assert time.perf_counter() - start < 10
-    assert not proc.is_alive()
+    assert p.worker_pids() == [None]
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(pid, 0)
     with pytest.raises(RuntimeError):
         p.submit(GradeRequest("math", "1", "1"))

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from judge_server import UNMATCHED, equivalence_key, judge_server
+from tests.helpers.judge_server import UNMATCHED, equivalence_key, judge_server
 from thinklens.client import ClientPolicy
 from thinklens.config import JudgeConfig
 from thinklens.errors import ConfigError

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 pytestmark = pytest.mark.local
 
@@ -51,7 +51,7 @@ QWEN3_DEFAULTS = {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k":
 def checkpoint(tmp_path_factory) -> Path:
     if not (TOKENIZER_DIR / "vocab.json").is_file() or not MATH500.is_file():
         pytest.skip(f"shared data not found in {SHARED} (set THINKLENS_SHARED_DATA to the data folder)")
-    from thinklens.local.tiny import build_tiny_checkpoint
+    from tests.helpers.tiny import build_tiny_checkpoint
 
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-qwen2"), TOKENIZER_DIR, generation_config=QWEN3_DEFAULTS)
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 pytestmark = pytest.mark.local
 pytest.importorskip("torch", reason="the [local] extra (torch) is not installed: pip install 'thinklens[local]'")
@@ -27,7 +27,7 @@ TAGS = [("<think>", "</think>")]
 def tok():
     if not (TOKENIZER_DIR / "vocab.json").is_file():
         pytest.skip(f"the shared Qwen2 tokenizer is not in {TOKENIZER_DIR} (set THINKLENS_SHARED_DATA)")
-    from thinklens.local.tiny import build_qwen2_tokenizer
+    from tests.helpers.tiny import build_qwen2_tokenizer
 
     return build_qwen2_tokenizer(TOKENIZER_DIR)
 

@@ -12,7 +12,7 @@ from thinklens.mock_server import MockServerConfig, run_mock_server
 from thinklens.mock_server.probe import ProbeResult, probe_chat
 from thinklens.mock_server.replay import ReplayIndex, load_replay_files
 from thinklens.mock_server.tokens import count_tokens
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 DATA = shared_data_dir()
 OUTPUTS = DATA / "model_outputs"

@@ -10,7 +10,6 @@ Durations are kept short (few tokens) so the suite stays fast on two shared core
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import signal
@@ -22,17 +21,11 @@ from pathlib import Path
 import pytest
 
 from thinklens.perf.arrivals import ArrivalSchedule
-from thinklens.perf.calibration import MockServerProcess, compare_with_server, scheduling_noise
+from tests.helpers.calibration import MockServerProcess, compare_with_server, scheduling_noise
 from thinklens.perf.config import PerfConfig, Warmup
 from thinklens.perf.run import run_perf
 from thinklens.perf.slo import SLO
 from thinklens.perf.stats import DIST_KEYS
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("thinklens.mock_server.command") is None,
-    reason="thinklens.mock_server is not in this checkout",
-)
-
 
 @pytest.fixture()
 def prompts_file(tmp_path: Path) -> Path:
@@ -270,7 +263,8 @@ def test_open_loop_poisson_sweep_with_cap_and_goodput(tmp_path, prompts_file):
             requests=80,
             output_tokens=5,
             ignore_eos=True,
-            slo=SLO.parse(["ttft=1s", "tpot=50ms"]),
+            # 30x / 100x what the server does: only a multi-second stall of this machine misses them
+            slo=SLO.parse(["ttft=1s", "tpot=500ms"]),
             seed=3,
             figures=True,
         )
@@ -288,7 +282,12 @@ def test_open_loop_poisson_sweep_with_cap_and_goodput(tmp_path, prompts_file):
     offsets = ArrivalSchedule(40.0, seed=3).offsets()
     expected = [next(offsets) for _ in scheduled]
     assert [s - scheduled[0] for s in scheduled] == pytest.approx(expected, abs=1e-9)
-    assert poisson.goodput["attainment"] == 1.0 and poisson.goodput["met"]
+    # goodput is the share of measured requests meeting every SLO, recomputed here from the
+    # records (not "100 %": one request delayed by a busy machine is a real miss, not a bug)
+    measured = [r for r in result.records["rate=40"] if r.phase == "measure" and r.status != "cancelled"]
+    met = sum(cfg.slo.met_by(r) for r in measured)
+    assert poisson.goodput["requests"] == met and poisson.goodput["attainment"] == pytest.approx(met / len(measured))
+    assert poisson.goodput["met"] == (met / len(measured) >= cfg.slo_attainment) and poisson.goodput["met"]
     # inf with a cap of 8: 8 in flight all the time
     assert burst.concurrency_achieved == pytest.approx(8, rel=0.15)
     assert burst.request_throughput > poisson.request_throughput
@@ -363,13 +362,19 @@ def test_cli_writes_every_output_and_ctrl_c_keeps_what_was_measured(tmp_path, pr
         assert sum(r["phase"] == "measure" for r in rows) == 16
 
         interrupted = tmp_path / "interrupted"
+        server.reset_stats()
         proc = subprocess.Popen(
             perf_argv(server.url, prompts_file, interrupted, "--concurrency", "2", "--duration", "60", "--no-figures"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(3.0)
+        # Ctrl-C once the server has answered a few requests (its own count, polled with a deadline)
+        deadline = time.monotonic() + 60
+        while (st := server.stats(records=False))["requests_total"] - st["in_flight"] < 4:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "perf finished no request within 60 s"
+            time.sleep(0.02)  # the polling interval
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -418,7 +423,7 @@ QWEN2 = None
 
 
 def _qwen2():
-    from thinklens.shared_data import shared_data_dir
+    from tests.helpers.shared_data import shared_data_dir
 
     path = shared_data_dir() / "tokenizers" / "qwen2"
     if not (path / "vocab.json").is_file():
@@ -466,7 +471,7 @@ def test_random_prompts_of_exact_length_and_the_speed_benchmark_table(tmp_path):
 
 
 def test_benchmark_prompts_drive_the_load(tmp_path):
-    from thinklens.shared_data import shared_data_dir
+    from tests.helpers.shared_data import shared_data_dir
 
     math500 = shared_data_dir() / "benchmarks" / "math500_test.jsonl"
     if not math500.is_file():

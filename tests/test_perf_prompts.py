@@ -9,7 +9,7 @@ import pytest
 from thinklens.errors import ConfigError
 from thinklens.perf.prompts import RandomPromptFactory, file_prompts, random_prompts
 from thinklens.perf.tokenizer import load_tokenizer
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 QWEN2 = shared_data_dir() / "tokenizers" / "qwen2"
 MATH500 = shared_data_dir() / "benchmarks" / "math500_test.jsonl"

@@ -22,7 +22,7 @@ import pytest
 from thinklens.benchmarks import get_benchmark
 from thinklens.config import make_config
 from thinklens.report import build_report
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 from thinklens.store import SCHEMA_VERSION, NewerSchemaError, RunStore, is_run_folder, schema
 from thinklens.viewer.reader import RunReader
 
@@ -100,7 +100,7 @@ def test_migrated_run_reports_identically(v1):
 
 
 def test_viewer_shows_version_1_and_migrated_runs(v1):
-    from viewer_data import ServedViewer
+    from tests.helpers.viewer_data import ServedViewer
 
     report = json.loads((v1 / "run" / "report.json").read_text())
     for migrate in (False, True):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from viewer_data import make_run
+from tests.helpers.viewer_data import make_run
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from thinklens.errors import ConfigError
 from thinklens.viewer.export import MARKER, export_site
-from viewer_data import make_perf, make_run
+from tests.helpers.viewer_data import make_perf, make_run
 
 
 @pytest.fixture(scope="module")

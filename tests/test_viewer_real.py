@@ -23,8 +23,8 @@ import pytest
 from thinklens.efficiency.report import OVERALL as EFF_OVERALL
 from thinklens.efficiency.report import SUMMARY_FILENAME
 from thinklens.perf.output import REQUESTS_FILE, SUMMARY_JSON
-from thinklens.shared_data import shared_data_dir
-from viewer_data import ServedViewer
+from tests.helpers.shared_data import shared_data_dir
+from tests.helpers.viewer_data import ServedViewer
 
 REPLAY = "model_outputs/meitann_R1-Distill-Qwen-32B_math500_part1_400.jsonl"
 MATH500 = "benchmarks/math500_test.jsonl"
@@ -60,7 +60,7 @@ def _efficiency(run: Path) -> None:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from thinklens.perf.calibration import MockServerProcess
+    from tests.helpers.calibration import MockServerProcess
 
     root = tmp_path_factory.mktemp("viewer-real")
     with MockServerProcess("--replay", str(_data(REPLAY)), "--model", "r1-distill") as server:

@@ -16,7 +16,7 @@ from thinklens.store import RunStore
 from thinklens.viewer.query import OUTCOME_FILTERS
 from thinklens.viewer.reader import SYNC_INTERVAL_S
 from thinklens.viewer.server import create_app
-from viewer_data import JUDGED, ServedViewer, _outcome_for, make_perf, make_run
+from tests.helpers.viewer_data import JUDGED, ServedViewer, _outcome_for, make_perf, make_run
 
 QUESTIONS, REPEATS = 14, 2
 
@@ -436,6 +436,16 @@ def _live(v: ServedViewer, rid: str) -> dict:
     return json.loads(body)["runs"][rid]
 
 
+def _live_after(v: ServedViewer, rid: str, version: int, timeout: float = 10 * SYNC_INTERVAL_S) -> dict:
+    """The live snapshot once the viewer has re-read the store (version moved past
+    `version`), polled with a deadline: the viewer re-reads at most every SYNC_INTERVAL_S."""
+    deadline = time.monotonic() + timeout
+    while (live := _live(v, rid))["version"] <= version:
+        assert time.monotonic() < deadline, f"the viewer never re-read the store: {live}"
+        time.sleep(0.05)
+    return live
+
+
 def test_run_in_progress_updates_live(tmp_path: Path) -> None:
     run_dir = tmp_path / "live"
     store = RunStore(run_dir)  # the eval's writer connection stays open throughout
@@ -456,15 +466,13 @@ def test_run_in_progress_updates_live(tmp_path: Path) -> None:
             _add(store, keys[2], 2, score=Score(True, "correct", extracted="3"))
             store.put_generation(keys[3], Sample("live3", "gsm8k", "main", [{"role": "user", "content": "x"}], "4"), 0,
                                  Generation(error="timeout"))
-            time.sleep(SYNC_INTERVAL_S + 0.1)
-            second = _live(v, "live")
+            second = _live_after(v, "live", first["version"])
             assert (second["generated"], second["pending"], second["errors"], second["correct"]) == (4, 0, 1, 2)
             assert second["version"] > first["version"]
             assert len(table_rows(v.get("/run/live/samples")[2])) == 4
             # a retried error replaces its row (same key): counted once, now ok
             _add(store, keys[3], 3, score=Score(True, "correct", extracted="4"))
-            time.sleep(SYNC_INTERVAL_S + 0.1)
-            third = _live(v, "live")
+            third = _live_after(v, "live", second["version"])
             assert (third["generated"], third["errors"], third["correct"]) == (4, 0, 3)
     finally:
         store.close()

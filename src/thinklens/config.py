@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 
-SECRET_FIELDS = ("api_key",)
 REDACTED = "***"
 
 

@@ -20,11 +20,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/viewer_data.py
-
-from thinklens.shared_data import shared_data_dir  # noqa: E402
-from thinklens.viewer.export import export_site  # noqa: E402
-from viewer_data import EFFICIENCY_DDL, ServedViewer  # noqa: E402
+from tests.helpers.shared_data import shared_data_dir
+from tests.helpers.viewer_data import EFFICIENCY_DDL, ServedViewer
+from thinklens.viewer.export import export_site
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,5 @@
-"""Parsing the command line's `--dataset-path NAME=PATH` (shared by `eval` and `benchmarks`)."""
+"""Parsing `thinklens benchmarks --dataset-path NAME=PATH` (`eval` reads its own --dataset-path
+into TaskConfig.dataset_args, in commands/eval_cmd.py)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,6 @@ import json
 from collections import Counter
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from ..benchmarks import Benchmark, DatasetArgs, get_benchmark, list_benchmarks, parse_dataset_paths
 
 
@@ -79,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
+
+    from rich.console import Console  # here, not at the top: `thinklens --help` stays light
+    from rich.table import Table
 
     table = Table(title="thinklens benchmarks", title_justify="left")
     table.add_column("Name", style="bold", no_wrap=True)

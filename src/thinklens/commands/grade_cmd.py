@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ConfigError, DatasetError
-from ..client.reasoning import split_reasoning
 from ..grading.request import DATASET_GRADERS, GRADERS, GradeRequest, grader_for_dataset
 
 
@@ -126,6 +125,8 @@ def _to_line(record: dict[str, Any], line_no: int, path: Path, grader: str) -> I
     choices = record.get("choices") or ()
     if not isinstance(choices, (list, tuple)) or not all(isinstance(c, (str, int, float)) for c in choices):
         raise DatasetError(f"{path}:{line_no}: field 'choices' must be a list of option texts")
+    from ..client.reasoning import split_reasoning  # here: the client package imports aiohttp
+
     split = split_reasoning(response)
     content, source = split.content, split.source
     if source == "unclosed_open_tag" and finish_reason is None:

@@ -40,6 +40,7 @@ class EfficiencyResult:
     summary: dict[str, Any]  # the content of efficiency.json
     samples: list[SampleEfficiency]
     figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. figures skipped (no matplotlib)
     judge_stats: JudgeStats | None = None
     grader_calls: int = 0
     elapsed: float = 0.0
@@ -229,12 +230,18 @@ async def analyse_run_async(
             await judge.close()
         store.close()
     paths: list[Path] = []
+    notes: list[str] = []
     if figures:
-        from .report import draw_figures
+        from ..plotting import NO_FIGURES_NOTE, figures_available
 
-        paths = draw_figures(summary, run_dir)
+        if figures_available():
+            from .report import draw_figures
+
+            paths = draw_figures(summary, run_dir)
+        else:  # efficiency.json holds every number; only the pictures need the extra
+            notes.append(NO_FIGURES_NOTE)
     return EfficiencyResult(
-        run_dir=run_dir, summary=summary, samples=samples, figures=paths,
+        run_dir=run_dir, summary=summary, samples=samples, figures=paths, notes=notes,
         judge_stats=judge.stats if judge is not None else None,
         grader_calls=verifier.grader_calls if verifier is not None else 0,
         elapsed=time.perf_counter() - started, reused=len(reused), analysed=len(samples) - len(reused),

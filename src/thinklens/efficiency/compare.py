@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .figures import plot_grid
+from ..plotting import NO_FIGURES_NOTE, figures_available
 from .metrics import METRICS
 from .report import OVERALL, read_summary
 from .selection import natural_key
@@ -24,6 +24,7 @@ class Comparison:
     csv_path: Path
     models: list[str]
     subsets: list[str]
+    notes: list[str] = field(default_factory=list)  # e.g. figures skipped (no matplotlib)
 
 
 def _figure_stem(output: str | Path) -> Path:
@@ -56,7 +57,15 @@ def compare_runs(run_dirs: list[str | Path], output: str | Path = "comparison.pn
     datasets = sorted({str(s["dataset"]) for s in summaries})
     stem = _figure_stem(output)
     title = f"Reasoning efficiency on {', '.join(datasets)}"
-    figures = plot_grid([(n, s["subsets"]) for n, s in zip(unique, summaries)], order, title, stem)
+    figures: list[Path] = []
+    notes: list[str] = []
+    if figures_available():
+        from .figures import plot_grid
+
+        figures = plot_grid([(n, s["subsets"]) for n, s in zip(unique, summaries)], order, title, stem)
+    else:  # the CSV below holds every number; only the picture needs the extra
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        notes.append(NO_FIGURES_NOTE)
     csv_path = stem.with_suffix(".csv")
     with open(csv_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
@@ -67,7 +76,7 @@ def compare_runs(run_dirs: list[str | Path], output: str | Path = "comparison.pn
                 if m is None:
                     continue
                 writer.writerow(_csv_row(name, str(d), s, subset, m))
-    return Comparison(figures, csv_path, unique, order)
+    return Comparison(figures, csv_path, unique, order, notes)
 
 
 def _csv_row(name: str, run_dir: str, s: dict[str, Any], subset: str, m: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Figures: the six metrics across subsets on a 2x3 grid, PNG and SVG (matplotlib, Agg).
+"""Figures: the six metrics across subsets on a 2x3 grid, PNG and SVG (matplotlib, Agg;
+the `[figures]` extra, see thinklens/plotting.py).
 
 Axes are scaled to the data (no fixed ranges that clip a model), every point is
 labelled with its value, and each x tick names the subset with the number of traces
@@ -12,19 +13,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..plotting import new_figure
 from .metrics import METRIC_TITLES, METRICS
 
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _value(entry: dict[str, Any] | None, metric: str) -> float:
@@ -63,8 +56,8 @@ def plot_grid(
     stem: Path,
 ) -> list[Path]:
     """One line per (label, {subset: metrics}) on the 2x3 grid; writes stem.png and stem.svg."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), constrained_layout=True)
+    fig = new_figure(figsize=(15, 8.5), layout="constrained")
+    axes = fig.subplots(2, 3)
     x = list(range(len(subsets)))
     single = len(series) == 1
     for ax, metric in zip(axes.flat, METRICS):
@@ -100,5 +93,4 @@ def plot_grid(
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
     fig.savefig(paths[0], dpi=120)
     fig.savefig(paths[1])
-    plt.close(fig)
     return paths

@@ -77,7 +77,6 @@ def _find(req: GradeRequest) -> Extraction | None:
 # ---------------------------------------------------------------------------------------
 # Numbers (integer / gsm8k)
 
-_INT_RE = re.compile(r"^[-+]?\d+$")
 _NUMBER_IN_TEXT_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 

@@ -59,6 +59,7 @@ class _Slot:
         self.conn: Any = None
         self.ready = False
         self.ready_event = threading.Event()  # set while the current worker is ready
+        self.in_worker = False  # an item is inside the worker (sent, no answer yet)
         self.lock = threading.Lock()
         # Started on the first item that needs it: runs whose answers all take the quick
         # path in the caller never pay the ~2 s of CPU a worker spends importing sympy.
@@ -151,6 +152,7 @@ class _Slot:
             self.retire()
             return ungraded(req, f"grading worker died (exit code {code})", error="crash")
         started = time.monotonic()
+        self.in_worker = True
         try:
             if self.conn.poll(self.pool.timeout):
                 return Score(*self.conn.recv())
@@ -159,6 +161,8 @@ class _Slot:
             code = self.process.exitcode
             self.retire()
             return ungraded(req, f"grading worker crashed (exit code {code})", error="crash")
+        finally:
+            self.in_worker = False
         elapsed = time.monotonic() - started
         self.retire()
         self.pool.timeouts += 1
@@ -170,11 +174,20 @@ _reap_registered = False
 
 def _reap_forkserver() -> None:
     """Stop and wait for the forkserver at exit, so that its CPU time (and its workers')
-    is accounted to this process like any child's (`time`, getrusage), not lost to init."""
+    is accounted to this process like any child's (`time`, getrusage), not lost to init.
+
+    multiprocessing has no public way to stop its forkserver: without this it exits on
+    its own once our end of its pipe closes, but unwaited (reparented to init), which is
+    harmless except for the CPU accounting.  So the private `_stop` (what CPython's own
+    tests call) is used when it exists and skipped when it does not: at interpreter exit
+    only, registered by the first GradingPool, never at import."""
     from multiprocessing import forkserver
 
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is None:  # another Python: leave the server to exit on its own
+        return
     try:
-        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+        stop()
     except Exception:  # noqa: BLE001 - best effort at interpreter exit
         pass
 
@@ -283,6 +296,10 @@ class GradingPool:
 
     def worker_pids(self) -> list[int | None]:
         return [s.process.pid if s.process is not None else None for s in self._slots]
+
+    def items_in_workers(self) -> int:
+        """Items sent to a worker and not answered yet (what a monitor or a test waits on)."""
+        return sum(1 for s in self._slots if s.in_worker)
 
 
 def _shutdown(jobs: queue.SimpleQueue, slots: list[_Slot]) -> None:

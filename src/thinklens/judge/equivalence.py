@@ -1,4 +1,4 @@
-"""Answer equivalence by an LLM: the optional fallback of the graders (issue 3).
+"""Answer equivalence by an LLM: the optional fallback of the graders.
 
 Strategies (`TaskConfig.judge_strategy`): `rule` (no judge), `llm` (the judge's
 verdict replaces the rule's), `rule_then_llm` (the judge is asked only when the

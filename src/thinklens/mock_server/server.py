@@ -15,27 +15,13 @@ from typing import Any, Iterator
 from aiohttp import web
 
 from .._precise_loop import lower_timer_slack, new_precise_event_loop
+from ..limits import raise_open_file_limit
 from .app import STATE_KEY, create_app
 from .config import MockServerConfig
 from .stats import ServerStats
 
 _BACKLOG = 4096  # hundreds of clients connect at once in load tests: never drop a SYN
 _SHUTDOWN_TIMEOUT = 1.0
-
-
-def raise_open_file_limit() -> None:
-    """Thousands of concurrent streams need thousands of sockets: lift the soft limit
-    on open files to the hard limit (harmless, and a no-op where it is already)."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard == resource.RLIM_INFINITY:
-            hard = 1 << 20
-        if soft != resource.RLIM_INFINITY and soft < hard:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):  # pragma: no cover - non-Unix or locked down
-        pass
 
 
 def _url(host: str, port: int) -> str:
@@ -121,8 +107,9 @@ def start_mock_server(config: MockServerConfig | None = None, **options: Any) ->
     config = config or MockServerConfig()
     if options:
         config = config.with_(**options)
+    # No raise_open_file_limit here: this runs inside the caller's process (tests, notebooks),
+    # whose limits are the caller's business; `serve` (the CLI's own process) raises it.
     app = create_app(config)  # replay files load here: a ConfigError reaches the caller
-    raise_open_file_limit()
     ready: concurrent.futures.Future = concurrent.futures.Future()
     loop = new_precise_event_loop()
 
@@ -164,7 +151,7 @@ def serve(config: MockServerConfig) -> int:
     are accepted, so a parent process started with `--port 0` can read the port.
     """
     app = create_app(config)
-    raise_open_file_limit()
+    raise_open_file_limit(1 << 20)  # thousands of concurrent streams: up to the hard limit
     if not config.quiet:
         print(app[STATE_KEY].describe(), file=sys.stderr, flush=True)
 

@@ -1,4 +1,5 @@
-"""Figures of a load test (PNG + SVG, matplotlib's Agg backend: no display needed).
+"""Figures of a load test (PNG + SVG, matplotlib's Agg canvas: no display needed; the
+`[figures]` extra, see thinklens/plotting.py).
 
 - `latency_vs_throughput`: median and p99 of TTFT, TPOT and E2E against output
   throughput, one point per level (the serving trade-off curve).
@@ -9,30 +10,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from typing import TYPE_CHECKING
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
-from .records import RequestRecord  # noqa: E402
-from .stats import LevelSummary  # noqa: E402
+from ..plotting import new_figure
+from .records import RequestRecord
+from .stats import LevelSummary
 
-FIGURE_NAMES = ("latency_vs_throughput", "ttft_distribution", "tpot_distribution")
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 
-def _save(fig: "plt.Figure", out_dir: Path, name: str) -> list[Path]:
+def _save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         p = out_dir / f"{name}.{ext}"
         fig.savefig(p, dpi=130 if ext == "png" else None, bbox_inches="tight")
         paths.append(p)
-    plt.close(fig)
     return paths
 
 
 def latency_vs_throughput(levels: list[LevelSummary], out_dir: Path) -> list[Path]:
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig = new_figure(figsize=(15, 4.2))
+    axes = fig.subplots(1, 3)
     # One curve per prompt length (a speed-benchmark sweep): points of different lengths
     # are not one load curve.
     groups: dict[int | None, list[LevelSummary]] = {}
@@ -72,7 +73,8 @@ def latency_vs_throughput(levels: list[LevelSummary], out_dir: Path) -> list[Pat
 def _cdf(
     levels: list[LevelSummary], records: dict[str, list[RequestRecord]], attr: str, title: str, out_dir: Path, name: str
 ) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig = new_figure(figsize=(7, 4.2))
+    ax = fig.subplots()
     for lv in levels:
         vals = np.sort(
             np.fromiter(

@@ -315,10 +315,7 @@ def benchmark_prompts(
 ) -> list[PerfPrompt]:
     """The prompts thinklens would send for benchmark `name` (real prompts, so the model
     writes real reasoning lengths)."""
-    try:
-        from ..benchmarks import DatasetArgs, get_benchmark
-    except ImportError:
-        raise ConfigError(f"--dataset {name}: the benchmarks package is not available in this install") from None
+    from ..benchmarks import DatasetArgs, get_benchmark  # part of thinklens: an ImportError here is a bug
     try:
         bench = get_benchmark(name)
         samples = bench.load(DatasetArgs(dataset_id=dataset_path, limit=limit))

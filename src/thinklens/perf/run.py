@@ -201,9 +201,15 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
                 out.close()
     figures: list[Path] = []
     if config.figures and levels:
-        from .figures import write_figures
+        from ..plotting import NO_FIGURES_NOTE, figures_available
 
-        figures = write_figures(_ordered(levels), records, config.output_dir)
+        if figures_available():
+            from .figures import write_figures
+
+            figures = write_figures(_ordered(levels), records, config.output_dir)
+        else:  # the numbers are in summary.json/csv; only the pictures need the extra
+            warnings.append(NO_FIGURES_NOTE)
+            console.print(NO_FIGURES_NOTE, style="yellow", markup=False)
     if config.progress or interrupted:
         print_results(_ordered(levels), console)
         if search_result:

@@ -131,11 +131,6 @@ def _render(text: str) -> str:
     return _restore_marks(_restore_math(rendered, formulas))
 
 
-def render_plain(text: str | None) -> Markup:
-    """Escaped text with line breaks kept (for raw views)."""
-    return Markup(html.escape(text or ""))
-
-
 # ---- reasoning with steps and marks ---------------------------------------------------
 @dataclass(frozen=True)
 class Step:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from .extract import find_boxed
+from thinklens.grading.extract import find_boxed
 
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 

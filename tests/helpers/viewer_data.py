@@ -22,10 +22,7 @@ from thinklens.records import Generation, Sample, Score, Timings, Usage
 from thinklens.store import RunStore
 from thinklens.store.efficiency import SAMPLE_COLUMNS as EFFICIENCY_COLUMNS
 
-try:  # the real report builder (needs the grading package)
-    from thinklens.report import build_report, write_report
-except ImportError:  # grading not merged yet: same table from thinklens.metrics
-    build_report = write_report = None
+from thinklens.report import build_report, write_report
 
 # Each sets window.__xss if it ever runs.
 XSS_SCRIPT = "<script>window.__xss=1</script>"
@@ -136,10 +133,7 @@ def make_run(
     if efficiency:
         add_efficiency(store, keys)
     if report:
-        if build_report is not None:
-            write_report(asyncio.run(build_report(store, config, {}, None)), run_dir)
-        else:
-            _write_report_from_metrics(store, model, repeats, config.redacted())
+        write_report(asyncio.run(build_report(store, config, {}, None)), run_dir)
         (run_dir / "config.yaml").write_text(json.dumps(config.redacted(), indent=1))
     store.close()
     return keys

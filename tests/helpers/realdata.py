@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..shared_data import shared_data_dir
-from ..client.reasoning import split_reasoning
-from .request import GradeRequest
+from thinklens.client.reasoning import split_reasoning
+from thinklens.grading.request import GradeRequest
+
+from .shared_data import shared_data_dir
 
 MATH500 = "benchmarks/math500_test.jsonl"
 AIME24 = "benchmarks/aime24_qwen25math.jsonl"

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .records import RequestRecord
+from thinklens.perf.records import RequestRecord
 
 
 class MockServerProcess:
@@ -171,7 +171,7 @@ def scheduling_noise(samples: int = 200, period: float = 0.005) -> dict[str, flo
     machine p99 is tens of microseconds; on an oversubscribed one, milliseconds."""
     import asyncio
 
-    from .eventloop import new_event_loop
+    from thinklens.perf.eventloop import new_event_loop
 
     async def sample() -> list[float]:
         loop = asyncio.get_running_loop()

@@ -16,7 +16,7 @@ from typing import Any
 
 from thinklens.grading import GradeRequest, GradingPool
 from thinklens.records import Generation, Sample, Usage
-from thinklens.shared_data import shared_data_dir
+from .shared_data import shared_data_dir
 from thinklens.store import RunStore
 
 MEITANN_PARTS = (

@@ -19,10 +19,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .realdata import all_real_cases, shared_data_available
-from .request import GradeRequest
+from thinklens.grading.request import GradeRequest
 
-CORPUS_DIR = Path(__file__).resolve().parents[3] / "tests" / "grading"
+from .realdata import all_real_cases, shared_data_available
+
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "grading"  # tests/grading/
 
 
 @dataclass(frozen=True)
