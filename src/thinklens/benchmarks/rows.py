@@ -76,17 +76,8 @@ class RawRow:
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` (or `\\fbox{...}`) in `text`, braces balanced."""
-    best: str | None = None
-    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            ch = text[i]
-            if ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    best = text[start:i]
-                    break
-    return best.strip() if best is not None else None
+    """Content of the last `\\boxed{...}` (or `\\fbox{...}`) in `text`: the one scanner
+    the graders use (`grading.extract.find_boxed`), so a gold and an answer are read alike."""
+    from ..grading.extract import last_boxed_content
+
+    return last_boxed_content(text)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..grading.extract import find_boxed
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -34,7 +36,7 @@ class Candidate:
         return self.kind != "equals"
 
 
-_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BOX_AHEAD = re.compile(r"\\(?:boxed|fbox)\s*\{")  # a box starts here (the box itself is found by find_boxed)
 _ANSWER_PHRASE = re.compile(
     r"(?:\bfinal\s+answer\b|\banswer\b)\s*(?:\*\*)?\s*(?:is\b|should\s+be\b|would\s+be\b|must\s+be\b|:|=)"
     r"[\s:*]*",
@@ -83,34 +85,10 @@ def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return last
 
 
-def _balanced_end(text: str, open_brace: int) -> int | None:
-    """Index of the `}` matching `text[open_brace] == '{'` (escaped braces skipped)."""
-    depth = 0
-    i = open_brace
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
-
-
 def _boxed(step: str) -> list[Candidate]:
-    out = []
-    for m in _BOX.finditer(step):
-        close = _balanced_end(step, m.end() - 1)
-        if close is not None:
-            value = step[m.end():close].strip()
-            if value:
-                out.append(Candidate(latex_from_unicode(value), "boxed", m.start()))
+    # The graders' own box scanner: a box the grader would read is a box here, and no other.
+    out = [Candidate(latex_from_unicode(content.strip()), "boxed", start)
+           for start, _end, content in find_boxed(step) if content.strip()]
     if len(out) > 1:  # "\boxed{3}, \boxed{5}, and \boxed{7}": one answer in several boxes
         out.append(Candidate(", ".join(c.text for c in out), "boxed", out[0].start))
     return out
@@ -169,7 +147,7 @@ def _answer_phrases(step: str) -> list[Candidate]:
     for pattern in (_ANSWER_PHRASE, _FINAL_ANSWER_HEADING):
         for m in pattern.finditer(step):
             tail = step[m.end(): m.end() + 400]
-            if _BOX.match(_VALUE_START.sub("", tail, count=1)):
+            if _BOX_AHEAD.match(_VALUE_START.sub("", tail, count=1)):
                 continue  # "the answer is \boxed{5}": the box is the candidate
             value = clean_value(tail)
             if value:

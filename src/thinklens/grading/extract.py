@@ -93,6 +93,12 @@ def find_boxed(text: str) -> list[tuple[int, int, str]]:
     return outer
 
 
+def last_boxed_content(text: str) -> str | None:
+    """The stripped content of the last complete outer box, or None (a solution's gold)."""
+    boxes = find_boxed(text)
+    return boxes[-1][2].strip() if boxes else None
+
+
 def last_boxed(text: str) -> Extraction | None:
     """The last box, joined with the boxes that state the same answer just before it."""
     boxes = find_boxed(text)
