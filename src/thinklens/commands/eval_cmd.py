@@ -69,16 +69,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _pairs(values: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name or not value:
-            raise ConfigError(f"{flag} expects NAME=VALUE, got {item!r}")
-        out[name] = value
-    return out
-
-
 def _json_arg(text: str | None, flag: str) -> Any:
     if text is None:
         return None
@@ -124,9 +114,13 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError("--dataset-args must be a JSON object keyed by dataset name")
         for name, value in extra_args.items():
             dataset_args[name] = {**dataset_args.get(name, {}), **value}
-    for flag, field, values in (("--dataset-path", "dataset_id", args.dataset_path),
-                                ("--dataset-password", "password", args.dataset_password)):
-        for name, value in _pairs(values, flag).items():
+    from ..benchmarks.cli_args import parse_dataset_pairs
+
+    for flag, field, values, shape in (
+        ("--dataset-path", "dataset_id", args.dataset_path, "NAME=PATH (e.g. math_500=data/math500.jsonl)"),
+        ("--dataset-password", "password", args.dataset_password, "NAME=PASSWORD"),
+    ):
+        for name, value in parse_dataset_pairs(values, flag, shape).items():
             dataset_args[name] = {**dataset_args.get(name, {}), field: value}
     if dataset_args:
         data["dataset_args"] = dataset_args
