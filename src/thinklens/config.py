@@ -19,9 +19,9 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Vali
                       model_validator)
 
 from .errors import ConfigError
+from .redaction import REDACTED, redact_url
 
 SECRET_FIELDS = ("api_key",)
-REDACTED = "***"
 
 
 class _Strict(BaseModel):
@@ -242,8 +242,11 @@ class TaskConfig(_Strict):
         data = self.model_dump(mode="json")
         if data.get("api_key"):
             data["api_key"] = REDACTED
-        if data.get("judge_config") and data["judge_config"].get("api_key"):
-            data["judge_config"]["api_key"] = REDACTED
+        data["api_url"] = [redact_url(u) for u in data.get("api_url") or []]
+        if data.get("judge_config"):
+            if data["judge_config"].get("api_key"):
+                data["judge_config"]["api_key"] = REDACTED
+            data["judge_config"]["api_url"] = redact_url(data["judge_config"].get("api_url"))
         return data
 
     def generation_fingerprint(self) -> str:

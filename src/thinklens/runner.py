@@ -26,6 +26,7 @@ from .config import TaskConfig, make_config, sample_key
 from .errors import ConfigError
 from .limits import raise_open_file_limit
 from .progress import RunProgress
+from .redaction import redact_url
 from .records import Generation, Sample, Score
 from .scoring import Scorer
 from .report import Report, build_report, print_report, write_report
@@ -178,6 +179,7 @@ class Runner:
                 nonlocal failed
                 for item in queue:  # shared iterator: each worker takes the next item
                     gen = await backend.generate(item.sample, item.repeat)
+                    gen.endpoint = redact_url(gen.endpoint)  # a key in the URL never reaches the store
                     store.put_generation(item.key, item.sample, item.repeat, gen)
                     if gen.ok:
                         task = asyncio.create_task(grade_and_store(item, gen))
