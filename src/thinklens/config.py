@@ -144,6 +144,9 @@ class TaskConfig(_Strict):
     device: str | None = None
     dtype: str | None = None
     progress: bool = True
+    wait_lock: bool = Field(
+        default=False, description="another process holds the run folder: wait for it instead of failing",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -19,3 +19,11 @@ class ServerUnreachable(ThinklensError):
 
 class RequestFailed(ThinklensError):
     """One request failed after its retries (stored as an error, not a wrong answer)."""
+
+
+class RunLocked(ThinklensError):
+    """Another process is writing to this run folder."""
+
+
+class StoreError(ThinklensError):
+    """The run store cannot be opened or written (corrupt file, read-only folder, full disk)."""

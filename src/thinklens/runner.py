@@ -28,6 +28,7 @@ from .limits import raise_open_file_limit
 from .progress import RunProgress
 from .redaction import redact_url
 from .records import Generation, Sample, Score
+from .runlock import RunLock
 from .scoring import Scorer
 from .report import Report, build_report, print_report, write_report
 from .store import RunStore
@@ -90,6 +91,23 @@ class Runner:
         self.run_dir = Path(config.output) if config.output else default_run_dir(config.model)
 
     async def run(self) -> RunResult:
+        self._lock: RunLock | None = None
+        try:
+            # An existing folder is locked first (fail fast); a new one only once the server
+            # has answered, so that an unreachable server leaves nothing behind.
+            if self.run_dir.exists():
+                self._take_lock()
+            return await self._run()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _take_lock(self) -> None:
+        if self._lock is None:
+            self._lock = RunLock(self.run_dir, wait=self.config.wait_lock,
+                                 on_wait=lambda msg: self.console.print(f"[yellow]{msg}[/]")).acquire()
+
+    async def _run(self) -> RunResult:
         config = self.config
         items, benchmarks = plan_items(config)
         done = _stored_keys(self.run_dir)
@@ -100,9 +118,15 @@ class Runner:
                 # Before the run folder is touched: an unreachable server costs nothing.
                 for warning in await backend.check():
                     self.console.print(f"[yellow]warning:[/] {warning}")
+                self._take_lock()
             except BaseException:
                 await backend.close()
                 raise
+            # Under the lock: what a process that held the folder before us has stored.
+            done = _stored_keys(self.run_dir)
+            todo = [it for it in items if it.key not in done]
+        else:
+            self._take_lock()
         self.console.print(
             f"[bold]{config.model}[/]: {len(items)} generations planned "
             f"({len(items) - len(todo)} stored, {len(todo)} to run) -> {self.run_dir}"
@@ -209,12 +233,15 @@ def _stored_keys(run_dir: Path) -> set[str]:
         store.close()
 
 
-def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None) -> Report:
+def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None,
+            wait_lock: bool = False) -> Report:
     """Re-score every stored generation (after a grader fix): no request is sent."""
     run_dir = Path(run_dir)
     if not (run_dir / "run.sqlite").exists():
         raise ConfigError(f"{run_dir} is not a thinklens run folder (no run.sqlite)")
-    return asyncio.run(_regrade(run_dir, console or Console(stderr=True), workers))
+    console = console or Console(stderr=True)
+    with RunLock(run_dir, wait=wait_lock, on_wait=lambda msg: console.print(f"[yellow]{msg}[/]")):
+        return asyncio.run(_regrade(run_dir, console, workers))
 
 
 async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Report:

@@ -66,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lo.add_argument("--dtype", help="bfloat16, float16 or float32 (default: bf16 where supported)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     p.add_argument("--regrade", metavar="DIR", help="re-score the stored generations of DIR; sends no request")
+    p.add_argument("--wait-lock", dest="wait_lock", action="store_true", default=None,
+                   help="the run folder is in use by another process: wait for it instead of failing")
     p.set_defaults(func=run)
 
 
@@ -92,7 +94,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "think_tags": [tuple(t) for t in args.think_tags] if args.think_tags else None,
         "grading_workers": args.grading_workers, "grading_timeout": args.grading_timeout,
         "judge_strategy": args.judge_strategy, "device": args.device, "dtype": args.dtype,
-        "progress": args.progress,
+        "progress": args.progress, "wait_lock": args.wait_lock,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
     gen = dict(data.get("generation_config") or {})
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import regrade, run_task
 
     if args.regrade:
-        regrade(args.regrade, workers=args.grading_workers)
+        regrade(args.regrade, workers=args.grading_workers, wait_lock=bool(args.wait_lock))
         return 0
     data = config_from_args(args)
     missing = [f for f in ("model", "datasets") if not data.get(f)]
