@@ -59,10 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ThinklensError as exc:
-        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
+        # soft_wrap: one line however long (a message names a path and what to do).
+        Console(stderr=True, soft_wrap=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
         return 2
     except KeyboardInterrupt:
-        Console(stderr=True).print("[yellow]interrupted[/]: everything finished so far is stored.")
+        Console(stderr=True, soft_wrap=True).print(
+            "[yellow]interrupted[/]: everything finished so far is stored; run the same command to resume."
+        )
         return 130
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from rich.console import Console
 
+from .atomic import atomic_write_text
 from .backend import Backend, make_backend
 from .benchmarks import Benchmark, DatasetArgs, get_benchmark
 from .config import TaskConfig, make_config, sample_key
@@ -31,7 +32,7 @@ from .records import Generation, Sample, Score
 from .runlock import RunLock
 from .scoring import Scorer
 from .report import Report, build_report, print_report, write_report
-from .store import RunStore
+from .store import RunStore, storage_errors
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,12 @@ class Runner:
     async def run(self) -> RunResult:
         self._lock: RunLock | None = None
         try:
-            # An existing folder is locked first (fail fast); a new one only once the server
-            # has answered, so that an unreachable server leaves nothing behind.
-            if self.run_dir.exists():
-                self._take_lock()
-            return await self._run()
+            with storage_errors(self.run_dir):  # corrupt store, read-only folder, full disk: one line
+                # An existing folder is locked first (fail fast); a new one only once the server
+                # has answered, so that an unreachable server leaves nothing behind.
+                if self.run_dir.exists():
+                    self._take_lock()
+                return await self._run()
         finally:
             if self._lock is not None:
                 self._lock.release()
@@ -165,7 +167,7 @@ class Runner:
     def _write_config(self, store: RunStore, items: list[WorkItem]) -> None:
         redacted = self.config.redacted()
         redacted["output"] = str(self.run_dir)
-        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True))
+        atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True))
         store.set_meta("config", redacted)
         store.set_meta("model", self.config.model)
         store.set_meta("datasets", self.config.datasets)
@@ -191,7 +193,16 @@ class Runner:
             return 0, 0, 0.0
         queue: Iterator[WorkItem] = iter(todo)
         grading: set[asyncio.Task[None]] = set()
+        tasks: list[asyncio.Task[None]] = []
+        grading_errors: list[BaseException] = []  # a score that could not be stored (full disk)
         failed = 0
+
+        def grading_done(task: asyncio.Task[None]) -> None:
+            grading.discard(task)
+            if not task.cancelled() and task.exception() is not None:  # retrieved here, reported below
+                grading_errors.append(task.exception())  # type: ignore[arg-type]
+                for worker_task in tasks:  # stop sending requests whose results cannot be kept
+                    worker_task.cancel()
 
         async def grade_and_store(item: WorkItem, gen: Generation) -> None:
             score: Score = await scorer.score(item.sample, gen, item.grader)
@@ -208,7 +219,7 @@ class Runner:
                     if gen.ok:
                         task = asyncio.create_task(grade_and_store(item, gen))
                         grading.add(task)
-                        task.add_done_callback(grading.discard)
+                        task.add_done_callback(grading_done)
                     else:
                         failed += 1
                     progress.advance(error=not gen.ok)
@@ -216,10 +227,25 @@ class Runner:
             workers = min(self.config.eval_batch_size, len(todo))
             raise_open_file_limit(workers)
             started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(workers)))
-            request_seconds = time.perf_counter() - started
-            if grading:
-                await asyncio.gather(*list(grading))
+            tasks.extend(asyncio.create_task(worker()) for _ in range(workers))
+            try:
+                await asyncio.gather(*tasks)
+                request_seconds = time.perf_counter() - started
+                if grading:
+                    await asyncio.gather(*list(grading))
+            except BaseException:
+                # A worker or a grading task failed (a full disk) or the run was interrupted
+                # (Ctrl-C): stop every other task and collect its outcome, so that none is
+                # left to print "Task exception was never retrieved".  What is stored stays.
+                pending = [*tasks, *grading]
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                if grading_errors:
+                    raise grading_errors[0] from None
+                raise
+            if grading_errors:
+                raise grading_errors[0]
         return len(todo), failed, request_seconds
 
 
@@ -240,7 +266,8 @@ def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int
     if not (run_dir / "run.sqlite").exists():
         raise ConfigError(f"{run_dir} is not a thinklens run folder (no run.sqlite)")
     console = console or Console(stderr=True)
-    with RunLock(run_dir, wait=wait_lock, on_wait=lambda msg: console.print(f"[yellow]{msg}[/]")):
+    with storage_errors(run_dir), RunLock(run_dir, wait=wait_lock,
+                                          on_wait=lambda msg: console.print(f"[yellow]{msg}[/]")):
         return asyncio.run(_regrade(run_dir, console, workers))
 
 

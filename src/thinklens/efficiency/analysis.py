@@ -14,7 +14,7 @@ from ..grading import GradingPool
 from ..judge import Judge, JudgeStats, JudgeVerdict, ParsedVerdict, Unparseable
 from ..progress import RunProgress
 from ..runlock import RunLock
-from ..store import RunStore
+from ..store import RunStore, storage_errors
 from . import llm_split
 from .judge_method import judge_first_correct
 from .metrics import FirstCorrect, SampleEfficiency
@@ -165,7 +165,7 @@ async def analyse_run_async(
     """Writes into the run folder (tables, efficiency.json, figures): holds its lock."""
     console = console or Console(stderr=True)
     lock = RunLock(resolve_run_dir(run_dir), wait=wait_lock, on_wait=lambda msg: console.print(f"[yellow]{msg}[/]"))
-    with lock:
+    with storage_errors(resolve_run_dir(run_dir)), lock:
         return await _analyse_run_locked(run_dir, settings, figures=figures, console=console, progress=progress,
                                          judge=judge)
 
