@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -145,9 +146,11 @@ def test_aime_gold_must_be_an_integer(tmp_path):
     path = write_jsonl(tmp_path / "aime.jsonl", [{"problem": "p", "answer": "023"}, {"problem": "q", "answer": "1/2"}])
     with pytest.raises(DatasetError, match=r"aime\.jsonl, line 2: answer '1/2' is not an integer"):
         load("aime24", path)
-    # every record is validated, even those a limit would drop
+    # with a limit only the records needed are read (a large file is streamed): the bad
+    # record after them is never parsed; without one, every record is validated
+    assert [s.gold for s in load("aime24", path, limit=1)] == ["023"]
     with pytest.raises(DatasetError, match="not an integer"):
-        load("aime24", path, limit=1)
+        load("aime24", path, limit=2)
     ok = write_jsonl(tmp_path / "ok.jsonl", [{"problem": "p", "answer": "023"}, {"problem": "q", "answer": 7}])
     assert [s.gold for s in load("aime24", ok)] == ["023", "7"]
 
@@ -419,3 +422,56 @@ def test_modelscope_loads_each_config_as_a_subset(monkeypatch, tmp_path):
     calls.clear()
     only_two = get_benchmark("aime25").load({"hub": "modelscope", "subset_list": ["AIME2025-II"]})
     assert [c[1] for c in calls] == ["AIME2025-II"] and len(only_two) == 2
+
+
+# ----------------------------------------------------------------------------- large files
+
+_PEAK_SCRIPT = """
+import json, sys, time, tracemalloc
+from thinklens.benchmarks import get_benchmark
+tracemalloc.start()
+t0 = time.perf_counter()
+samples = get_benchmark("math_500").load({"local_path": sys.argv[1], "limit": 3})
+print(json.dumps({"n": len(samples), "ids": [s.id for s in samples], "seconds": time.perf_counter() - t0,
+                  "peak_mb": tracemalloc.get_traced_memory()[1] / 2**20}))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_limit_reads_only_the_rows_it_needs_from_a_large_file(fmt, tmp_path):
+    """A ~80 MB file with limit 3: streamed, so a fraction of a second and a few MB, not the
+    whole file in memory (measured in a fresh interpreter)."""
+    filler = "Compute the value of the expression below, step by step. " * 160  # ~9 kB per row
+    n = 9000
+    path = tmp_path / f"large.{fmt}"
+    if fmt == "jsonl":
+        with open(path, "w") as fh:
+            for i in range(n):
+                fh.write(json.dumps({"problem": f"{filler} ({i})", "answer": str(i), "level": 1,
+                                     "unique_id": f"big/{i}"}) + "\n")
+    elif fmt == "csv":
+        with open(path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["problem", "answer", "level", "unique_id"])
+            for i in range(n):
+                writer.writerow([f"{filler} ({i})", str(i), 1, f"big/{i}"])
+    else:
+        pa = pytest.importorskip("pyarrow")
+        pq = pytest.importorskip("pyarrow.parquet")
+        with pq.ParquetWriter(path, pa.schema([("problem", pa.string()), ("answer", pa.string()),
+                                               ("level", pa.int64()), ("unique_id", pa.string())])) as writer:
+            for start in range(0, n, 500):  # many row groups: only the first is needed
+                rows = range(start, min(n, start + 500))
+                writer.write_table(pa.table({"problem": [f"{filler} ({i})" for i in rows],
+                                             "answer": [str(i) for i in rows], "level": [1] * len(rows),
+                                             "unique_id": [f"big/{i}" for i in rows]}))
+    assert path.stat().st_size > 50 * 2**20 or fmt == "parquet"  # parquet compresses the filler
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
+                                                                    os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(path)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["n"] == 3 and result["ids"] == ["big/0", "big/1", "big/2"]
+    assert result["peak_mb"] < 20, result  # whole-file reading peaks at several times the file size
+    assert result["seconds"] < 5, result  # generous: a shared machine; whole-file reading takes ~10 s

@@ -123,9 +123,9 @@ def test_invalid_config_is_a_clear_error(bad, fragment):
 
 
 def test_key_changes_with_generation_config_and_repeat_not_with_endpoint():
-    a = make_config({"model": "m", "api_url": ["http://a/v1"], "datasets": ["x"], "generation_config": {"temperature": 0.6}})
-    b = make_config({"model": "m", "api_url": ["http://b/v1"], "datasets": ["x"], "generation_config": {"temperature": 0.6}})
-    c = make_config({"model": "m", "api_url": ["http://a/v1"], "datasets": ["x"], "generation_config": {"temperature": 0.7}})
+    a = make_config({"model": "m", "api_url": ["http://a/v1"], "datasets": ["math_500"], "generation_config": {"temperature": 0.6}})
+    b = make_config({"model": "m", "api_url": ["http://b/v1"], "datasets": ["math_500"], "generation_config": {"temperature": 0.6}})
+    c = make_config({"model": "m", "api_url": ["http://a/v1"], "datasets": ["math_500"], "generation_config": {"temperature": 0.7}})
     msgs = [{"role": "user", "content": "1+1?"}]
     ka = sample_key(a.generation_fingerprint(), msgs, 0)
     assert ka == sample_key(b.generation_fingerprint(), msgs, 0)

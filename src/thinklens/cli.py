@@ -56,7 +56,8 @@ def _print_error(message: str) -> None:
     from rich.console import Console  # only on this path: rich costs start-up time
     from rich.text import Text
 
-    Console(stderr=True).print(Text.assemble(("error: ", "bold red"), message))
+    # soft_wrap: one line however long (a message names a path and what to do).
+    Console(stderr=True, soft_wrap=True).print(Text.assemble(("error: ", "bold red"), message))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         from rich.console import Console
 
-        Console(stderr=True).print("[yellow]interrupted[/]: everything finished so far is stored.")
+        Console(stderr=True, soft_wrap=True).print(
+            "[yellow]interrupted[/]: everything finished so far is stored; run the same command to resume."
+        )
         return 130
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator,
+                      model_validator)
 
 from .errors import ConfigError
+from .redaction import REDACTED, redact_url
 
-REDACTED = "***"
 
 
 class _Strict(BaseModel):
@@ -37,17 +38,17 @@ def _take_aliases(data: dict[str, Any], aliases: dict[str, str]) -> None:
 class GenerationConfig(_Strict):
     """Sampling parameters sent with every request (and hashed into each sample's key)."""
 
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    top_k: int | None = Field(default=None, ge=-1)
-    min_p: float | None = Field(default=None, ge=0, le=1)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    repetition_penalty: float | None = Field(default=None, gt=0)
-    seed: int | None = None
+    max_tokens: StrictInt | None = Field(default=None, ge=1)
+    temperature: StrictFloat | None = Field(default=None, ge=0, le=2)
+    top_p: StrictFloat | None = Field(default=None, gt=0, le=1)
+    top_k: StrictInt | None = Field(default=None, ge=-1)
+    min_p: StrictFloat | None = Field(default=None, ge=0, le=1)
+    presence_penalty: StrictFloat | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: StrictFloat | None = Field(default=None, ge=-2, le=2)
+    repetition_penalty: StrictFloat | None = Field(default=None, gt=0)
+    seed: StrictInt | None = None
     stop: list[str] | None = None
-    n: int = Field(default=1, ge=1, le=1024, description="repeats per sample: separate requests, each resumable")
+    n: StrictInt = Field(default=1, ge=1, le=1024, description="repeats per sample: separate requests, each resumable")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="merged into the request body")
 
     @model_validator(mode="before")
@@ -87,8 +88,8 @@ class JudgeConfig(_Strict):
     api_url: str | None = None
     model: str | None = None
     api_key: str | None = None
-    temperature: float = 0.0
-    max_tokens: int | None = 2048
+    temperature: StrictFloat = 0.0
+    max_tokens: StrictInt | None = 2048
 
     @model_validator(mode="before")
     @classmethod
@@ -116,32 +117,35 @@ class TaskConfig(_Strict):
     datasets: list[str] = Field(min_length=1)
     dataset_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
     dataset_hub: Literal["huggingface", "modelscope"] = "huggingface"
-    eval_batch_size: int = Field(default=32, ge=1, le=100_000)
+    eval_batch_size: StrictInt = Field(default=32, ge=1, le=100_000)
     generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
-    limit: int | None = Field(default=None, ge=1)
+    limit: StrictInt | None = Field(default=None, ge=1)
     output: str | None = Field(default=None, description="run folder; default outputs/<timestamp>-<model>")
     stream: bool = True
     # One timeout/retry policy (DESIGN.md).  Reasoning runs for many minutes, and a busy
     # server may queue a request for long: first-token is generous, idle is not.
-    timeout_connect: float = Field(default=30.0, gt=0)
-    timeout_first_token: float = Field(default=1800.0, gt=0)
-    timeout_idle: float = Field(default=300.0, gt=0)
-    timeout_total: float | None = Field(default=None, gt=0)
-    max_retries: int = Field(default=5, ge=0, le=100)
-    retry_backoff: float = Field(default=1.0, ge=0, description="first backoff (s); doubles per retry, with jitter")
+    timeout_connect: StrictFloat = Field(default=30.0, gt=0)
+    timeout_first_token: StrictFloat = Field(default=1800.0, gt=0)
+    timeout_idle: StrictFloat = Field(default=300.0, gt=0)
+    timeout_total: StrictFloat | None = Field(default=None, gt=0)
+    max_retries: StrictInt = Field(default=5, ge=0, le=100)
+    retry_backoff: StrictFloat = Field(default=1.0, ge=0, description="first backoff (s); doubles per retry, with jitter")
     think_tags: list[tuple[str, str]] = Field(default_factory=lambda: [("<think>", "</think>")])
     reasoning_prefilled: bool = Field(
         default=False,
         description="the chat template opens <think> itself: output with no </think> is all reasoning",
     )
-    grading_workers: int | None = Field(default=None, ge=1)
-    grading_timeout: float = Field(default=10.0, gt=0)
+    grading_workers: StrictInt | None = Field(default=None, ge=1)
+    grading_timeout: StrictFloat = Field(default=10.0, gt=0)
     judge_strategy: Literal["rule", "llm", "rule_then_llm"] = "rule"
     judge_config: JudgeConfig | None = None
     # checkpoint backend
     device: str | None = None
     dtype: str | None = None
     progress: bool = True
+    wait_lock: bool = Field(
+        default=False, description="another process holds the run folder: wait for it instead of failing",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -188,6 +192,33 @@ class TaskConfig(_Strict):
             out.append(url)
         return out
 
+    @field_validator("datasets")
+    @classmethod
+    def _canonical_datasets(cls, names: list[str]) -> list[str]:
+        # Once, here: the runner, the store and the report all key on the canonical name
+        # (`math500` and `math_500` are one dataset, stored and reported as math_500).
+        out: list[str] = []
+        for name in names:
+            canonical = canonical_dataset(name)
+            if canonical not in out:
+                out.append(canonical)
+        return out
+
+    @field_validator("dataset_args")
+    @classmethod
+    def _canonical_dataset_args(cls, args: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for name, value in args.items():
+            canonical = canonical_dataset(name)
+            merged = dict(out.get(canonical, {}))
+            for key, item in value.items():
+                if key in merged and merged[key] != item:
+                    raise ValueError(f"dataset_args gives {canonical}.{key} twice, with different values "
+                                     f"(under {name!r} and another name of the same dataset)")
+                merged[key] = item
+            out[canonical] = merged
+        return out
+
     @model_validator(mode="after")
     def _check(self) -> "TaskConfig":
         if self.eval_type == "service" and not self.api_url:
@@ -213,8 +244,11 @@ class TaskConfig(_Strict):
         data = self.model_dump(mode="json")
         if data.get("api_key"):
             data["api_key"] = REDACTED
-        if data.get("judge_config") and data["judge_config"].get("api_key"):
-            data["judge_config"]["api_key"] = REDACTED
+        data["api_url"] = [redact_url(u) for u in data.get("api_url") or []]
+        if data.get("judge_config"):
+            if data["judge_config"].get("api_key"):
+                data["judge_config"]["api_key"] = REDACTED
+            data["judge_config"]["api_url"] = redact_url(data["judge_config"].get("api_url"))
         return data
 
     def generation_fingerprint(self) -> str:
@@ -225,6 +259,14 @@ class TaskConfig(_Strict):
         """
         payload = {"model": self.model, "params": self.generation_config.request_params()}
         return json.dumps(payload, sort_keys=True, ensure_ascii=False)
+
+
+def canonical_dataset(name: str) -> str:
+    """The registry's name for a dataset name or alias (`math500` -> `math_500`); an
+    unknown name raises DatasetError with a did-you-mean."""
+    from .benchmarks.registry import get_benchmark  # the registry loads benchmark modules
+
+    return get_benchmark(name).name
 
 
 def sample_key(fingerprint: str, messages: list[dict[str, Any]], repeat: int) -> str:
@@ -243,6 +285,8 @@ def _format_validation_error(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "config"
         msg = err["msg"]
+        if err["type"] in ("int_type", "float_type"):  # strict numbers: say what was given
+            msg += f", got {err['input']!r}"
         if err["type"] == "extra_forbidden":
             field = str(err["loc"][-1])
             model = TaskConfig if len(err["loc"]) == 1 else (

@@ -28,3 +28,11 @@ class ServerRefused(ThinklensError):
         super().__init__(message)
         self.status = status
         self.server_message = server_message
+
+
+class RunLocked(ThinklensError):
+    """Another process is writing to this run folder."""
+
+
+class StoreError(ThinklensError):
+    """The run store cannot be opened or written (corrupt file, read-only folder, full disk)."""

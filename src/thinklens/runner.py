@@ -20,16 +20,19 @@ from typing import Any
 import yaml
 from rich.console import Console
 
+from .atomic import atomic_write_text
 from .backend import Backend, make_backend
 from .benchmarks import Benchmark, DatasetArgs, get_benchmark
 from .config import TaskConfig, make_config, sample_key
-from .errors import ConfigError
+from .errors import ConfigError, ServerRefused
 from .limits import raise_open_file_limit
 from .progress import RunProgress
+from .redaction import redact_url
 from .records import Generation, Sample, Score
+from .runlock import RunLock
 from .scoring import Scorer
 from .report import Report, build_report, print_report, write_report
-from .store import RunStore, is_run_folder
+from .store import RunStore, is_run_folder, storage_errors
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,24 @@ class Runner:
         self.run_dir = Path(config.output) if config.output else default_run_dir(config.model)
 
     async def run(self) -> RunResult:
+        self._lock: RunLock | None = None
+        try:
+            with storage_errors(self.run_dir):  # corrupt store, read-only folder, full disk: one line
+                # An existing folder is locked first (fail fast); a new one only once the server
+                # has answered, so that an unreachable server leaves nothing behind.
+                if self.run_dir.exists():
+                    self._take_lock()
+                return await self._run()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _take_lock(self) -> None:
+        if self._lock is None:
+            self._lock = RunLock(self.run_dir, wait=self.config.wait_lock,
+                                 on_wait=lambda msg: self.console.print(f"[yellow]{msg}[/]")).acquire()
+
+    async def _run(self) -> RunResult:
         config = self.config
         items, benchmarks = plan_items(config)
         done = _stored_keys(self.run_dir)
@@ -99,9 +120,15 @@ class Runner:
                 # Before the run folder is touched: an unreachable server costs nothing.
                 for warning in await backend.check():
                     self.console.print(f"[yellow]warning:[/] {warning}")
+                self._take_lock()
             except BaseException:
                 await backend.close()
                 raise
+            # Under the lock: what a process that held the folder before us has stored.
+            done = _stored_keys(self.run_dir)
+            todo = [it for it in items if it.key not in done]
+        else:
+            self._take_lock()
         self.console.print(
             f"[bold]{config.model}[/]: {len(items)} generations planned "
             f"({len(items) - len(todo)} stored, {len(todo)} to run) -> {self.run_dir}"
@@ -140,7 +167,7 @@ class Runner:
     def _write_config(self, store: RunStore, items: list[WorkItem]) -> None:
         redacted = self.config.redacted()
         redacted["output"] = str(self.run_dir)
-        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True))
+        atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True))
         store.set_meta("config", redacted)
         store.set_meta("model", self.config.model)
         store.set_meta("datasets", self.config.datasets)
@@ -166,7 +193,16 @@ class Runner:
             return 0, 0, 0.0
         queue: Iterator[WorkItem] = iter(todo)
         grading: set[asyncio.Task[None]] = set()
+        tasks: list[asyncio.Task[None]] = []
+        grading_errors: list[BaseException] = []  # a score that could not be stored (full disk)
         failed = 0
+
+        def grading_done(task: asyncio.Task[None]) -> None:
+            grading.discard(task)
+            if not task.cancelled() and task.exception() is not None:  # retrieved here, reported below
+                grading_errors.append(task.exception())  # type: ignore[arg-type]
+                for worker_task in tasks:  # stop sending requests whose results cannot be kept
+                    worker_task.cancel()
 
         async def grade_and_store(item: WorkItem, gen: Generation) -> None:
             score: Score = await scorer.score(item.sample, gen, item.grader)
@@ -178,11 +214,12 @@ class Runner:
                 nonlocal failed
                 for item in queue:  # shared iterator: each worker takes the next item
                     gen = await backend.generate(item.sample, item.repeat)
+                    gen.endpoint = redact_url(gen.endpoint)  # a key in the URL never reaches the store
                     store.put_generation(item.key, item.sample, item.repeat, gen)
                     if gen.ok:
                         task = asyncio.create_task(grade_and_store(item, gen))
                         grading.add(task)
-                        task.add_done_callback(grading.discard)
+                        task.add_done_callback(grading_done)
                     else:
                         failed += 1
                     progress.advance(error=not gen.ok)
@@ -190,17 +227,28 @@ class Runner:
             workers = min(self.config.eval_batch_size, len(todo))
             raise_open_file_limit(workers)
             started = time.perf_counter()
+            tasks.extend(asyncio.create_task(worker()) for _ in range(workers))
             try:
-                async with asyncio.TaskGroup() as tg:  # one worker's fatal error cancels the others
-                    for _ in range(workers):
-                        tg.create_task(worker())
-            except BaseExceptionGroup as group:
-                # ServerRefused: stop the run; what is stored stays stored, graded first.
-                await asyncio.gather(*list(grading), return_exceptions=True)
-                raise group.exceptions[0] from None
-            request_seconds = time.perf_counter() - started
-            if grading:
-                await asyncio.gather(*list(grading))
+                await asyncio.gather(*tasks)
+                request_seconds = time.perf_counter() - started
+                if grading:
+                    await asyncio.gather(*list(grading))
+            except BaseException as exc:
+                # A worker failed (the server refuses, a full disk), a grading task failed, or
+                # the run was interrupted (Ctrl-C): stop every other task and collect its
+                # outcome, so that none is left to print "Task exception was never retrieved".
+                # What is stored stays.  A refusal stops the requests only: the answers
+                # already in hand are still graded and stored.
+                keep_grading = isinstance(exc, ServerRefused)
+                pending = [*tasks, *grading]
+                for task in tasks if keep_grading else pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                if grading_errors:
+                    raise grading_errors[0] from None
+                raise
+            if grading_errors:
+                raise grading_errors[0]
         return len(todo), failed, request_seconds
 
 
@@ -214,12 +262,16 @@ def _stored_keys(run_dir: Path) -> set[str]:
         store.close()
 
 
-def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None) -> Report:
+def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int | None = None,
+            wait_lock: bool = False) -> Report:
     """Re-score every stored generation (after a grader fix): no request is sent."""
     run_dir = Path(run_dir)
     if not is_run_folder(run_dir):
         raise ConfigError(f"{run_dir} is not a thinklens run folder (no run.sqlite)")
-    return asyncio.run(_regrade(run_dir, console or Console(stderr=True), workers))
+    console = console or Console(stderr=True)
+    with storage_errors(run_dir), RunLock(run_dir, wait=wait_lock,
+                                          on_wait=lambda msg: console.print(f"[yellow]{msg}[/]")):
+        return asyncio.run(_regrade(run_dir, console, workers))
 
 
 async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Report:

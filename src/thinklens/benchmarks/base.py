@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -125,15 +125,30 @@ class Benchmark:
                 template, required=self.required_placeholders, allowed=self.allowed_placeholders, benchmark=self.name
             )
         wanted = self._check_subset_names(args.subset_list)
-        rows = self.read_rows(args)
+        rows: list[RawRow] = []
+        samples: list[Sample] = []
+        matched, complete = 0, True
+        stream = self.iter_rows(args)
+        try:
+            for row in stream:
+                rows.append(row)
+                samples.append(self.to_sample(row, template))
+                if wanted is None or samples[-1].subset in wanted:
+                    matched += 1
+                if args.limit is not None and matched >= args.limit:
+                    complete = False  # enough: the rest of the file is never read
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # an open file of a stopped stream
         if not rows:
             raise DatasetError(f"{self.name}: no records found in {self._describe_source(args)}")
-        samples = [self.to_sample(row, template) for row in rows]
-        samples = self._unique_ids(samples)
+        samples = self._unique_ids(samples)  # ids depend only on earlier rows: the same on a prefix
         self._check_no_duplicate_sets(rows, samples, args)
         if wanted is not None:
             present = {s.subset for s in samples}
-            empty = [s for s in wanted if s not in present]
+            empty = [s for s in wanted if s not in present] if complete else []
             if empty:
                 raise DatasetError(
                     f"{self.name}: no samples of subset(s) {', '.join(map(repr, empty))} in "
@@ -143,6 +158,15 @@ class Benchmark:
         if args.limit is not None:
             samples = samples[: args.limit]
         return samples
+
+    def iter_rows(self, args: DatasetArgs) -> Iterator[RawRow]:
+        """`read_rows`, streamed where the source allows it (a local jsonl/csv/parquet file)."""
+        dataset_id = args.dataset_id
+        if args.limit is not None and dataset_id is not None:
+            path = Path(dataset_id).expanduser()
+            if path.is_file():
+                return local.iter_path(path, password=args.password, selection=self.file_selection)
+        return iter(self.read_rows(args))
 
     def read_rows(self, args: DatasetArgs) -> list[RawRow]:
         """Raw records from a local path, the Hugging Face Hub or ModelScope."""

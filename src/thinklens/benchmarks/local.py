@@ -21,7 +21,7 @@ import re
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -220,6 +220,83 @@ def read_file(path: Path, *, display: str | None = None) -> list[RawRow]:
     if parse is None:
         raise DatasetError(f"{path}: unsupported file type; supported: {SUPPORTED}")
     return list(_cached(_cache_key(path, "", None, display), lambda: parse(path.read_bytes(), display)))
+
+
+def _iter_jsonl(path: Path, display: str) -> Iterator[RawRow]:
+    index = 0
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(f"{display}, line {lineno}: not UTF-8 text ({exc.reason})") from None
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(
+                    f"{display}, line {lineno}: invalid JSON ({exc.msg}, column {exc.colno}). "
+                    "Each line of a .jsonl file must be one JSON object."
+                ) from None
+            if not isinstance(record, dict):
+                raise DatasetError(f"{display}, line {lineno}: expected a JSON object, got {type(record).__name__}")
+            yield RawRow(record, display, index, lineno)
+            index += 1
+
+
+def _iter_csv(path: Path, display: str) -> Iterator[RawRow]:
+    csv.field_size_limit(min(2**31 - 1, 1 << 30))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames:
+                raise DatasetError(f"{display}: empty CSV file (no header line)")
+            width = len(reader.fieldnames)
+            start, index = 2, 0  # line 1 is the header
+            for record in reader:
+                if None in record or any(v is None for v in record.values()):
+                    got = width + len(record[None]) if None in record else sum(v is not None for v in record.values())
+                    raise DatasetError(f"{display}, line {start}: {got} fields but the header has {width}")
+                yield RawRow(record, display, index, start)
+                index += 1
+                start = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{display}: not UTF-8 text ({exc.reason})") from None
+    except csv.Error as exc:
+        raise DatasetError(f"{display}: malformed CSV ({exc})") from None
+
+
+def _iter_parquet(path: Path, display: str) -> Iterator[RawRow]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError(f"{display}: {PARQUET_HINT}") from None
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=256)  # row groups are read as needed
+        index = 0
+        for batch in batches:
+            for record in batch.to_pylist():
+                yield RawRow(record, display, index, None)
+                index += 1
+    except DatasetError:
+        raise
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses
+        raise DatasetError(f"{display}: unreadable Parquet file ({exc})") from None
+
+
+_STREAMERS = {".jsonl": _iter_jsonl, ".ndjson": _iter_jsonl, ".csv": _iter_csv, ".parquet": _iter_parquet}
+
+
+def iter_path(path: Path, *, password: str | None, selection: FileSelection) -> Iterator[RawRow]:
+    """Rows of `path` as they are read, for a caller that may stop early (`--limit`): a
+    JSON Lines, CSV or Parquet file is streamed (a 200 MB file with `--limit 3` reads a few
+    lines), never cached whole.  Folders, archives and JSON documents are read whole, as
+    `read_path` reads them (a JSON document cannot be parsed in parts with the stdlib)."""
+    stream = _STREAMERS.get(_suffix(path.name))
+    if stream is not None and path.is_file():
+        return stream(path, path.name)
+    return iter(read_path(path, password=password, selection=selection))
 
 
 def read_archive(path: Path, *, password: str | None, selection: FileSelection) -> list[RawRow]:

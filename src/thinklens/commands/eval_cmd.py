@@ -66,17 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     lo.add_argument("--dtype", help="bfloat16, float16 or float32 (default: bf16 where supported)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     p.add_argument("--regrade", metavar="DIR", help="re-score the stored generations of DIR; sends no request")
+    p.add_argument("--wait-lock", dest="wait_lock", action="store_true", default=None,
+                   help="the run folder is in use by another process: wait for it instead of failing")
     p.set_defaults(func=run)
-
-
-def _pairs(values: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name or not value:
-            raise ConfigError(f"{flag} expects NAME=VALUE, got {item!r}")
-        out[name] = value
-    return out
 
 
 def _json_arg(text: str | None, flag: str) -> Any:
@@ -102,7 +94,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "think_tags": [tuple(t) for t in args.think_tags] if args.think_tags else None,
         "grading_workers": args.grading_workers, "grading_timeout": args.grading_timeout,
         "judge_strategy": args.judge_strategy, "device": args.device, "dtype": args.dtype,
-        "progress": args.progress,
+        "progress": args.progress, "wait_lock": args.wait_lock,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
     gen = dict(data.get("generation_config") or {})
@@ -124,9 +116,13 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError("--dataset-args must be a JSON object keyed by dataset name")
         for name, value in extra_args.items():
             dataset_args[name] = {**dataset_args.get(name, {}), **value}
-    for flag, field, values in (("--dataset-path", "dataset_id", args.dataset_path),
-                                ("--dataset-password", "password", args.dataset_password)):
-        for name, value in _pairs(values, flag).items():
+    from ..benchmarks.cli_args import parse_dataset_pairs
+
+    for flag, field, values, shape in (
+        ("--dataset-path", "dataset_id", args.dataset_path, "NAME=PATH (e.g. math_500=data/math500.jsonl)"),
+        ("--dataset-password", "password", args.dataset_password, "NAME=PASSWORD"),
+    ):
+        for name, value in parse_dataset_pairs(values, flag, shape).items():
             dataset_args[name] = {**dataset_args.get(name, {}), field: value}
     if dataset_args:
         data["dataset_args"] = dataset_args
@@ -143,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import regrade, run_task
 
     if args.regrade:
-        regrade(args.regrade, workers=args.grading_workers)
+        regrade(args.regrade, workers=args.grading_workers, wait_lock=bool(args.wait_lock))
         return 0
     data = config_from_args(args)
     missing = [f for f in ("model", "datasets") if not data.get(f)]

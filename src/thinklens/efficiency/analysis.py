@@ -16,7 +16,8 @@ from rich.console import Console
 from ..grading import GradingPool
 from ..judge import Judge, JudgeStats, JudgeVerdict, ParsedVerdict, Unparseable
 from ..progress import RunProgress
-from ..store import RunStore
+from ..runlock import RunLock
+from ..store import RunStore, storage_errors
 from ..store.efficiency import StoredAnalysis, stored_analysis
 from . import llm_split
 from .judge_method import judge_first_correct
@@ -166,6 +167,24 @@ async def analyse_run_async(
     console: Console | None = None,
     progress: bool = True,
     judge: Judge | None = None,
+    wait_lock: bool = False,
+) -> EfficiencyResult:
+    """Writes into the run folder (tables, efficiency.json, figures): holds its lock."""
+    console = console or Console(stderr=True)
+    lock = RunLock(resolve_run_dir(run_dir), wait=wait_lock, on_wait=lambda msg: console.print(f"[yellow]{msg}[/]"))
+    with storage_errors(resolve_run_dir(run_dir)), lock:
+        return await _analyse_run_locked(run_dir, settings, figures=figures, console=console, progress=progress,
+                                         judge=judge)
+
+
+async def _analyse_run_locked(
+    run_dir: str | Path,
+    settings: EfficiencySettings,
+    *,
+    figures: bool,
+    console: Console,
+    progress: bool,
+    judge: Judge | None,
 ) -> EfficiencyResult:
     started = time.perf_counter()
     console = console or Console(stderr=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from ..atomic import atomic_write_text
 from .metrics import METRICS, SampleEfficiency, agreement, summarize
 
 if TYPE_CHECKING:
@@ -101,9 +102,7 @@ def _as_method(s: SampleEfficiency, method: str) -> SampleEfficiency:
 
 def write_summary(summary: dict[str, Any], run_dir: Path) -> Path:
     path = run_dir / SUMMARY_FILENAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    atomic_write_text(path, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
     return path
 
 

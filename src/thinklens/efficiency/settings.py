@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..config import JudgeConfig
+from ..redaction import redact_url
 from ..errors import ConfigError
 from ..store import is_run_folder
 from .switches import DEFAULT_SWITCH_PHRASES, normalize_phrases
@@ -70,7 +71,7 @@ class EfficiencySettings(BaseModel):
         """As stored with the results: no secrets, judge by model and URL."""
         data = self.model_dump(mode="json", exclude={"judge", "grading_workers", "judge_concurrency"})
         data["judge"] = (
-            {"model": self.judge.model, "api_url": self.judge.api_url, "temperature": self.judge.temperature,
+            {"model": self.judge.model, "api_url": redact_url(self.judge.api_url), "temperature": self.judge.temperature,
              "max_tokens": self.judge.max_tokens}
             if self.judge is not None and self.uses_judge else None
         )

@@ -1,4 +1,5 @@
-"""The grading worker process: receive one request, grade it, send the score back.
+"""The grading worker process (`python -m thinklens.grading._worker`, started by the pool):
+receive one request, grade it, send the score back.
 
 Runs `grade` in the process's main thread, so a signal-based soft deadline works (it
 returns "ungraded" without losing the worker); the parent's hard deadline kills the
@@ -61,7 +62,7 @@ _warmed = False
 
 def _warm_up(grade: Any, request_cls: Any) -> None:
     """First calls fill sympy's and the LaTeX parser's caches; done once per process
-    (in the forkserver, so that every forked worker starts warm)."""
+    (at worker start, so that no item pays for it inside its deadline)."""
     global _warmed
     if _warmed:
         return
@@ -109,3 +110,17 @@ def worker_main(conn: Any, soft_timeout: float, max_memory_mb: int | None) -> No
             conn.send(score_to_tuple(score))
         except (BrokenPipeError, OSError):
             return
+
+
+def _main(argv: list[str]) -> None:
+    """``python -m thinklens.grading._worker FD SOFT_TIMEOUT MAX_MEMORY_MB`` (started by the pool)."""
+    from multiprocessing.connection import Connection
+
+    fd, soft_timeout, max_memory_mb = int(argv[0]), float(argv[1]), int(argv[2])
+    worker_main(Connection(fd), soft_timeout, max_memory_mb or None)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv[1:])

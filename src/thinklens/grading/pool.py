@@ -3,8 +3,9 @@
 A pathological answer (``10^{10^{10}}``, a megabyte of nested braces) must never hang an
 evaluation, and a grader timeout is "ungraded", never "wrong".  So:
 
-* N worker processes (spawn context: no inherited locks or threads), each fed one item at a
-  time over its own pipe.  One parent thread per worker sends the item and waits on the
+* N worker processes, each fed one item at a time over its own socket pair.  Each is a
+  fresh interpreter running ``python -m thinklens.grading._worker`` (see `_WorkerProcess`:
+  never multiprocessing, whose spawn/forkserver children re-import the user's ``__main__``).  One parent thread per worker sends the item and waits on the
   pipe with a deadline.  Past the deadline, or when the worker dies, the worker is killed
   and replaced, and that item (only that one) is scored ``ungraded``.
 * Inside the worker a SIGALRM soft deadline (80 % of the limit) returns "ungraded" without
@@ -20,20 +21,23 @@ evaluation, and a grader timeout is "ungraded", never "wrong".  So:
 from __future__ import annotations
 
 import asyncio
-import atexit
-import multiprocessing as mp
 import os
 import queue
+import socket
+import subprocess
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from ..records import Score
-from ._worker import READY, request_to_tuple, worker_main
+from ._worker import READY, request_to_tuple
 from .graders import grade_quick, ungraded
 from .request import GradeRequest
 
@@ -41,6 +45,64 @@ from .request import GradeRequest
 # loop, and even linear-time scans of megabytes are better done in a worker.
 QUICK_PATH_MAX_CHARS = 50_000
 _STARTUP_TIMEOUT = 120.0  # importing sympy on a loaded machine can take a while
+
+
+class _WorkerProcess:
+    """One grading worker: a fresh interpreter running ``python -m thinklens.grading._worker``.
+
+    Why not multiprocessing: its spawn and forkserver children run the parent's
+    ``__main__`` again (``spawn.prepare`` re-executes the main script by path).  A script
+    written as the EvalScope guide writes it (``run_task(...)`` at module level, no
+    ``if __name__ == "__main__":``) then starts a new evaluation in every worker, without
+    end.  Hiding ``__main__`` from multiprocessing takes its private API, which changes
+    between Python versions; a subprocess whose main module is ours cannot import the
+    user's script at all, whatever shape it has (file, ``-c``, stdin, notebook, runpy).
+    The price: each worker imports sympy itself (~2 s of CPU), once, lazily.
+
+    Has the small part of `multiprocessing.Process` the pool uses (pid, exitcode, kill,
+    join, is_alive); the channel is a `multiprocessing.connection.Connection`.
+    """
+
+    def __init__(self, soft_timeout: float, max_memory_mb: int | None) -> None:
+        parent_sock, child_sock = socket.socketpair()
+        # The worker imports thinklens from where this process did (a script may have
+        # put it on sys.path itself), ahead of whatever PYTHONPATH says.
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        try:
+            self._popen = subprocess.Popen(
+                [sys.executable, "-m", "thinklens.grading._worker", str(child_sock.fileno()),
+                 repr(float(soft_timeout)), str(max_memory_mb or 0)],
+                pass_fds=[child_sock.fileno()], env=env, stdin=subprocess.DEVNULL,
+                # Own process group: Ctrl-C in the terminal reaches the parent only, which
+                # decides; the worker ends when its socket closes.
+                start_new_session=True,
+            )
+        except BaseException:
+            parent_sock.close()
+            raise
+        finally:
+            child_sock.close()
+        self.pid = self._popen.pid
+        self.conn = Connection(parent_sock.detach())
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def kill(self) -> None:
+        if self._popen.poll() is None:
+            self._popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 @dataclass
@@ -68,16 +130,8 @@ class _Slot:
 
     # -- process lifecycle -------------------------------------------------------------
     def start_process(self) -> None:
-        parent_conn, child_conn = self.pool._ctx.Pipe(duplex=True)
-        proc = self.pool._ctx.Process(
-            target=worker_main,
-            args=(child_conn, self.pool.soft_timeout, self.pool.max_memory_mb),
-            name=f"thinklens-grader-{self.index}",
-            daemon=True,
-        )
-        proc.start()
-        child_conn.close()
-        self.process, self.conn, self.ready = proc, parent_conn, False
+        proc = _WorkerProcess(self.pool.soft_timeout, self.pool.max_memory_mb)
+        self.process, self.conn, self.ready = proc, proc.conn, False
         self.ready_event.clear()
 
     def wait_ready(self) -> bool:
@@ -169,45 +223,6 @@ class _Slot:
         return ungraded(req, f"timed out after {elapsed:.1f} s (worker killed)", error="timeout")
 
 
-_reap_registered = False
-
-
-def _reap_forkserver() -> None:
-    """Stop and wait for the forkserver at exit, so that its CPU time (and its workers')
-    is accounted to this process like any child's (`time`, getrusage), not lost to init.
-
-    multiprocessing has no public way to stop its forkserver: without this it exits on
-    its own once our end of its pipe closes, but unwaited (reparented to init), which is
-    harmless except for the CPU accounting.  So the private `_stop` (what CPython's own
-    tests call) is used when it exists and skipped when it does not: at interpreter exit
-    only, registered by the first GradingPool, never at import."""
-    from multiprocessing import forkserver
-
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
-    if stop is None:  # another Python: leave the server to exit on its own
-        return
-    try:
-        stop()
-    except Exception:  # noqa: BLE001 - best effort at interpreter exit
-        pass
-
-
-def _worker_context() -> Any:
-    """forkserver where the platform has it: the server imports and warms up the grader
-    once, and each worker (and each replacement after a kill) forks from it in
-    milliseconds instead of spending ~2 s of CPU importing sympy.  Never plain fork:
-    the parent runs threads and an event loop.  spawn elsewhere."""
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["thinklens.grading._preload"])
-        global _reap_registered
-        if not _reap_registered:
-            atexit.register(_reap_forkserver)
-            _reap_registered = True
-        return ctx
-    return mp.get_context("spawn")
-
-
 class GradingPool:
     """Grade answers in `workers` processes, each item limited to `timeout` seconds.
 
@@ -238,7 +253,6 @@ class GradingPool:
         self.restarts = 0
         self.timeouts = 0
         self._closed = False
-        self._ctx = _worker_context()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._slots = [_Slot(self, i) for i in range(n)]
         self._finalizer = weakref.finalize(self, _shutdown, self._jobs, list(self._slots))

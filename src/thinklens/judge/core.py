@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from ..client import ChatClient, ChatRequest, ClientPolicy
 from ..config import JudgeConfig
 from ..errors import ConfigError
+from ..redaction import redact_url
 
 VerdictStatus = Literal["ok", "unparsed", "error"]
 
@@ -162,7 +163,8 @@ class Judge:
             await self.client.close()
 
     def describe(self) -> dict[str, Any]:
-        return {"model": self.config.model, "api_url": self.config.api_url, "temperature": self.config.temperature}
+        return {"model": self.config.model, "api_url": redact_url(self.config.api_url),
+                "temperature": self.config.temperature}
 
     def request_body(self, prompt: str | list[dict[str, Any]], max_tokens: int | None = None) -> dict[str, Any]:
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError
+from ..redaction import redact_url
 from .prompts import SPEED_BENCHMARK_INPUT_LENGTHS, SPEED_BENCHMARK_LONG_INPUT_LENGTHS, SPEED_BENCHMARK_OUTPUT_TOKENS
 from .slo import SLO, parse_duration
 
@@ -290,7 +291,7 @@ class PerfConfig:
     def public_dict(self) -> dict[str, Any]:
         """The config as written to summary.json (API key never included)."""
         return {
-            "urls": list(self.urls),
+            "urls": [redact_url(u) for u in self.urls],
             "model": self.model,
             "mode": self.mode,
             "concurrency": list(self.concurrency),

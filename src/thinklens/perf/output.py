@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..store import RunStore
 from ..store import perf as perf_tables
 from .records import RequestRecord
@@ -77,9 +78,7 @@ class PerfOutput:
         perf_tables.set_levels(self.store, [(lv.label, json.dumps(_json_safe(lv.as_dict()))) for lv in levels])
         self.store.set_meta("kind", "perf")
         self.store.set_meta("perf_config", _json_safe(summary.get("config")))
-        tmp = self.dir / (SUMMARY_JSON + ".tmp")
-        tmp.write_text(json.dumps(_json_safe(summary), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(self.dir / SUMMARY_JSON)
+        atomic_write_text(self.dir / SUMMARY_JSON, json.dumps(_json_safe(summary), indent=2, ensure_ascii=False) + "\n")
         write_summary_csv(self.dir / SUMMARY_CSV, levels)
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..benchmarks import Benchmark
 from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
@@ -208,9 +209,7 @@ def _round(x: float | None) -> float | None:
 
 def write_report(report: Report, run_dir: str | Path) -> Path:
     path = Path(run_dir) / REPORT_FILENAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    tmp.replace(path)  # atomic: a reader (the viewer) never sees half a file
+    atomic_write_text(path, json.dumps(report.to_dict(), indent=2, ensure_ascii=False))  # the viewer never sees half
     return path
 
 

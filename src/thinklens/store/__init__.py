@@ -22,19 +22,22 @@ sqlite3 rows, and no SQL lives outside the package.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..errors import StoreError
 from ..records import Generation, Sample, SampleResult, Score, Timings, Usage
 from .schema import SCHEMA_VERSION, NewerSchemaError, check_readable, migrate
 
 __all__ = [
     "REPORT_FILENAME", "SCHEMA_VERSION", "STORE_FILENAME", "NewerSchemaError", "RunStore", "connect",
-    "is_run_folder", "row_to_result",
+    "is_run_folder", "row_to_result", "storage_error", "storage_errors",
 ]
 
 STORE_FILENAME = "run.sqlite"
@@ -61,20 +64,79 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+# OS errors that mean "this folder cannot take the write", not a bug.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def storage_error(exc: BaseException, path: Path) -> StoreError | None:
+    """The one-line, actionable error for a storage fault, or None when `exc` is not one."""
+    if isinstance(exc, OSError):
+        if exc.errno not in _STORAGE_ERRNOS:
+            return None
+        path = Path(exc.filename) if exc.filename else path
+        code = exc.errno
+        name = {errno.ENOSPC: "SQLITE_FULL", errno.EDQUOT: "SQLITE_FULL"}.get(code, "SQLITE_READONLY")
+        if code == errno.EIO:
+            name = "SQLITE_IOERR"
+        detail = exc.strerror or str(exc)
+    elif isinstance(exc, sqlite3.DatabaseError):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        detail = str(exc)
+        if "disk is full" in detail:
+            name = "SQLITE_FULL"
+    else:
+        return None
+    if name.startswith("SQLITE_FULL"):
+        hint = ("the disk is full. Free some space and run the same command again: "
+                "every sample already stored is kept")
+    elif name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        hint = ("the folder is not writable (read-only file system or permissions). Choose a writable "
+                "--output, or copy the folder somewhere writable")
+    elif name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        hint = ("the file is damaged or not a thinklens run store. Move it away and run again to start "
+                "this folder over, or choose another --output")
+    elif name.startswith("SQLITE_IOERR"):
+        hint = "the disk failed the write (full, removed or faulty). Check it and run the same command again"
+    else:
+        hint = "check the file and the disk, then run the same command again"
+    return StoreError(f"cannot use {path} ({detail}): {hint}.")
+
+
+@contextmanager
+def storage_errors(run_dir: str | Path) -> Iterator[None]:
+    """Storage faults inside the block become a `StoreError` (exit 2, no traceback)."""
+    try:
+        yield
+    except NewerSchemaError:
+        raise  # its own message says what to do (upgrade)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        error = storage_error(exc, Path(run_dir) / STORE_FILENAME)
+        if error is None:
+            raise
+        raise error from exc
+
+
 class RunStore:
     """Read/write access to one run's `run.sqlite`."""
 
     def __init__(self, run_dir: str | Path, *, readonly: bool = False):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / STORE_FILENAME
-        if readonly:
+        if readonly:  # readers (viewer, export) handle a broken file themselves
             if not self.path.exists():
                 raise FileNotFoundError(f"no run store at {self.path}")
-        else:
+            self.conn = connect(self.path, readonly=True)
+            self.schema_version = check_readable(self.conn, self.path)
+            return
+        with storage_errors(self.run_dir):  # a writer's open: one clear line, exit 2
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.conn = connect(self.path, readonly=readonly)
-        # A writer migrates to SCHEMA_VERSION; a reader reads the version it finds (schema.py).
-        self.schema_version = check_readable(self.conn, self.path) if readonly else migrate(self.conn, self.path)
+            self.conn = connect(self.path)
+            try:
+                # A writer migrates to SCHEMA_VERSION (schema.py); a reader reads what it finds.
+                self.schema_version = migrate(self.conn, self.path)
+            except BaseException:
+                self.conn.close()
+                raise
 
     # ---- lifecycle -------------------------------------------------------------
     def close(self) -> None:
