@@ -23,6 +23,7 @@ from thinklens.benchmarks import get_benchmark
 from thinklens.config import make_config
 from thinklens.report import build_report
 from tests.helpers.shared_data import shared_data_dir
+from thinklens.errors import StoreError
 from thinklens.store import SCHEMA_VERSION, NewerSchemaError, RunStore, is_run_folder, schema
 from thinklens.viewer.reader import RunReader
 
@@ -154,8 +155,9 @@ def test_failed_migration_rolls_back(v1, monkeypatch):
     steps = (*schema.MIGRATIONS, (SCHEMA_VERSION + 1, broken))
     monkeypatch.setattr(schema, "MIGRATIONS", steps)
     monkeypatch.setattr(schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    with pytest.raises(sqlite3.OperationalError, match="disk full"):
+    with pytest.raises(StoreError, match="disk full") as raised:  # one line for the user, exit 2
         RunStore(run)
+    assert isinstance(raised.value.__cause__, sqlite3.OperationalError)
     # every step of the failed open is undone: still version 1, no new table or column
     assert _version(run) == 1
     tables = _tables(run)
