@@ -21,9 +21,11 @@ import aiohttp
 from ..errors import ServerUnreachable
 from ..records import Generation, Timings, Usage
 from .endpoints import EndpointPool
+from .keepalive import read_to_end
 from .policy import ClientPolicy, parse_retry_after
 from .reasoning import DEFAULT_TAGS, split_reasoning
 from .sse import SSEDecoder
+from .stamps import new_stamp, stamp_trace_config
 
 try:  # optional speed-up; the standard library is the reference behaviour
     import orjson
@@ -52,8 +54,12 @@ class StreamTrace:
     times: list[float] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)
     cum_tokens: list[int | None] = field(default_factory=list)
-    start_monotonic: float = 0.0
+    # the text of every chunk, kept only when asked (texts=[]): token counts per chunk
+    # from a client tokenizer when the server sends no running count
+    texts: list[str] | None = None
+    start_monotonic: float = 0.0  # when the request's bytes went to the socket (client/stamps.py)
     end_monotonic: float = 0.0
+    new_connection: bool = False  # the request opened a new TCP connection
     response_id: str | None = None  # the server's id of the completion (to match its logs)
 
 
@@ -117,6 +123,7 @@ class ChatClient:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.policy.timeout_connect),
                 json_serialize=json.dumps,
+                trace_configs=[stamp_trace_config()],  # send-side stamps: client/stamps.py
             )
 
     async def close(self) -> None:
@@ -205,6 +212,7 @@ class ChatClient:
         policy = self.policy
         started = time.time()
         t0 = loop.time()
+        stamp = new_stamp()
         if trace is not None:
             trace.start_monotonic = t0  # known even when the attempt fails before any byte
         total_deadline = t0 + policy.timeout_total if policy.timeout_total else None
@@ -216,13 +224,21 @@ class ChatClient:
         phase = "first_token"
         try:
             async with asyncio.timeout_at(deadline(policy.timeout_first_token)) as timer:  # absolute loop time
-                async with self.session.post(f"{endpoint}/chat/completions", json=body) as resp:
+                async with self.session.post(
+                    f"{endpoint}/chat/completions", json=body, trace_request_ctx=stamp
+                ) as resp:
+                    # Latencies count from when the request left, not from when a
+                    # connection was being looked for (client/stamps.py).
+                    sent = stamp.sent_at(t0)
+                    started += sent - t0
+                    if trace is not None:
+                        trace.start_monotonic, trace.new_connection = sent, stamp.new_connection
                     if resp.status != 200:
                         raise await _http_error(resp)
                     if not request.stream:
                         raw = await resp.read()
-                        return self._from_message(raw, started, loop.time() - t0)
-                    acc = _StreamAccumulator(t0, trace)
+                        return self._from_message(raw, started, loop.time() - sent)
+                    acc = _StreamAccumulator(sent, trace)
                     decoder = SSEDecoder()
                     reader = resp.content
                     # Moving the deadline costs a timer-heap push; do it only when it has
@@ -246,7 +262,10 @@ class ChatClient:
                             break
                     for payload in decoder.flush():
                         acc.feed(payload, loop.time())
-                    return self._from_stream(acc, started, loop.time() - t0)
+                    elapsed = loop.time() - sent
+                    if acc.done and acc.error is None:
+                        await read_to_end(reader)  # keeps the connection reusable (client/keepalive.py)
+                    return self._from_stream(acc, started, elapsed)
         except aiohttp.ClientResponseError as exc:
             raise AttemptError(f"HTTP error: {exc.message}", retryable=True, status=exc.status) from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
@@ -268,6 +287,9 @@ class ChatClient:
             ) from None
         except OSError as exc:
             raise AttemptError(f"connection error: {describe_exception(exc)}", retryable=True, kind="connection") from None
+        finally:
+            if trace is not None and stamp.sent is not None:  # a failure after sending: time it from there
+                trace.start_monotonic, trace.new_connection = stamp.sent, stamp.new_connection
 
     # ---- building the Generation -------------------------------------------------
     def _split(self, content: str, reasoning: str, reasoning_source: str) -> tuple[str, str, str, int]:
@@ -395,6 +417,8 @@ class _StreamAccumulator:
                     trace.response_id = data.get("id")
                 trace.times.append(now)
                 trace.chars.append(len(piece or "") + len(reasoning_piece or ""))
+                if trace.texts is not None:
+                    trace.texts.append((reasoning_piece or "") + (piece or ""))
                 trace.cum_tokens.append(usage.get("completion_tokens") if usage else None)
         reason = choice.get("finish_reason")
         if reason:
