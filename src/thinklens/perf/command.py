@@ -143,6 +143,13 @@ def register(subparsers: Any) -> None:
         "until they finish; the extra cool-down requests are excluded)",
     )
     load.add_argument(
+        "--no-warm-connections",
+        dest="warm_connections",
+        action="store_false",
+        help="do not open the level's connections before it starts (default: one keep-alive "
+        "connection per request in flight is opened first, so the first wave is not a connection storm)",
+    )
+    load.add_argument(
         "--grace",
         type=_seconds_or_zero,
         default=30.0,
@@ -338,6 +345,7 @@ def config_from_args(args: argparse.Namespace) -> PerfConfig:
         warmup=Warmup.parse(args.warmup),
         hold_load=args.hold_load,
         ramp_up=args.ramp_up,
+        warm_connections=args.warm_connections,
         grace=args.grace,
         dataset=dataset,
         dataset_path=args.dataset_path,
