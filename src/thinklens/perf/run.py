@@ -275,7 +275,7 @@ def _connection_figures(summary: LevelSummary, runner: LevelRunner) -> None:
     load did not arrive as intended."""
     warm = runner.warm
     if warm is not None:
-        summary.connections.update(warmup_wanted=warm.wanted, warmup_opened=warm.opened)
+        summary.connections.update(warmup_wanted=warm.wanted, warmup_ready=warm.ready, warmup_opened=warm.opened)
         if warm.error:
             summary.warnings.append(f"opening the level's connections beforehand failed: {warm.error}")
     opened = summary.connections.get("opened_during_measure", 0)

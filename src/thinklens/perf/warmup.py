@@ -22,7 +22,8 @@ from ..client.stamps import new_stamp
 @dataclass
 class WarmConnections:
     wanted: int
-    opened: int = 0  # new connections the warm-up opened (the others reused open ones)
+    ready: int = 0  # warm-up requests that got a connection side by side: open connections now
+    opened: int = 0  # of which new (the others reused idle ones: an earlier level's, the pre-flight's)
     error: str | None = None
 
 
@@ -42,6 +43,7 @@ async def open_connections(client: ChatClient, n: int, *, timeout: float) -> War
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             result.error = f"{type(exc).__name__}: {exc}"
             return False
+        result.ready += 1
         result.opened += stamp.new_connection
         return True
 
