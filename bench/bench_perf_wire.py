@@ -15,8 +15,9 @@ the response, and prints per-request error distributions (p50 / p90 / p99, ms):
               the client read a token that was already on the wire)
 
 at concurrency 1, 32 and 256 with the first wave measured (no warm-up requests, no
-ramp-up: the worst case for connection set-up), then ITL against a known per-token
-delay with 1 and 4 tokens per chunk.
+ramp-up: the worst case for connection set-up, and synchronised waves: every request
+of a wave ends at once; `--ramp-up` spreads the workers over one request's duration),
+then ITL against a known per-token delay with 1 and 4 tokens per chunk.
 
     PYTHONPATH=src python bench/bench_perf_wire.py            # ~1 minute; needs root and tcpdump
     PYTHONPATH=src python bench/bench_perf_wire.py --quick
@@ -205,7 +206,7 @@ class Capture:
             size = self.path.stat().st_size if self.path.exists() else 0
             if size != last:
                 last, stable_since = size, time.monotonic()
-            elif time.monotonic() - stable_since > 0.5:
+            elif time.monotonic() - stable_since > 1.5:  # tcpdump may wait for its CPU a while
                 break
             time.sleep(0.05)
         self.proc.send_signal(signal.SIGINT)
@@ -234,12 +235,12 @@ def pinned(cpu: int | None, cmd: list[str]) -> list[str]:
 
 
 def perf_cmd(url: str, prompts: Path, out: Path, *, concurrency: int, requests: int, tokens: int,
-             extra: list[str] = ()) -> list[str]:
+             ramp_up: float = 0.0, extra: list[str] = ()) -> list[str]:
     return [
         sys.executable, "-m", "thinklens", "perf", "--url", url, "--model", "mock-model",
         "--concurrency", str(concurrency), "--requests", str(requests), "--dataset-path", str(prompts),
         "--output-tokens", str(tokens), "--ignore-eos", "--output", str(out), "--no-figures", "--quiet",
-        "--warmup", "0", "--ramp-up", "0", *extra,
+        "--warmup", "0", "--ramp-up", str(ramp_up), *extra,
     ]
 
 
@@ -268,8 +269,9 @@ def wire_level(args: argparse.Namespace, tmp: Path, prompts: Path, conc: int, tt
         off0 = clock_offset()
         out = tmp / f"perf_c{conc}"
         try:
+            ramp = (ttft + (tokens - 1) * tpot) if args.ramp_up and conc > 1 else 0.0
             run(pinned(args.client_cpu, perf_cmd(server.url, prompts, out, concurrency=conc,
-                                                 requests=requests, tokens=tokens)))
+                                                 requests=requests, tokens=tokens, ramp_up=ramp)))
         finally:
             cap_report = cap.stop()
         off = (off0 + clock_offset()) / 2
@@ -327,6 +329,9 @@ def main() -> int:
     ap.add_argument("--client-cpu", type=int, default=1, help="CPU of thinklens perf")
     ap.add_argument("--levels", type=int, nargs="+", default=[1, 32, 256])
     ap.add_argument("--no-itl", action="store_true")
+    ap.add_argument("--ramp-up", action="store_true",
+                    help="start the workers over one request's duration (no synchronised waves; the ramp is "
+                         "then measured too, since there is no warm-up)")
     ap.add_argument("--json", default=None, metavar="FILE")
     ap.add_argument("--keep", default=None, metavar="DIR", help="keep the captures and perf outputs here")
     args = ap.parse_args()
@@ -349,7 +354,8 @@ def main() -> int:
         tmp.mkdir(parents=True, exist_ok=True)
         prompts = tmp / "prompts.txt"
         prompts.write_text("".join(f"Question {i}: what is {i} plus {i}?\n" for i in range(2000)), encoding="utf-8")
-        print("\n== error against the wire, ms (p50 / p90 / p99); first wave measured (no warm-up requests)")
+        how = "workers ramped up over one request" if args.ramp_up else "synchronised waves, the first one measured"
+        print(f"\n== error against the wire, ms (p50 / p90 / p99); {how}")
         print(f"{'conc':>5s} {'n':>5s}  {'TTFT - wire':>26s}  {'E2E - wire':>26s}  {'send lag (pkt - start)':>26s}  "
               f"{'read lag (read - pkt)':>26s}  {'looplag':>6s}  {'conns':>5s}")
         for conc in args.levels:
