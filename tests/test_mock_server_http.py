@@ -89,6 +89,21 @@ def test_streaming_without_include_usage_sends_no_usage_chunk(server):
     assert all(e.payload is None or e.payload["choices"] for e in r.events)
 
 
+def test_continuous_usage_stats_put_the_running_count_on_every_chunk(server):
+    # vLLM's stream_options.continuous_usage_stats: `perf` reads exact tokens per chunk from it
+    r = chat(server, _body(True, stream_options={"include_usage": True, "continuous_usage_stats": True}))
+    assert r.done and not r.malformed_events
+    prompt = sum(count_tokens(m["content"]) for m in MESSAGES)
+    chunks = [e.payload for e in r.events if e.payload and e.payload["choices"]]
+    assert chunks[0]["usage"] == {"prompt_tokens": prompt, "total_tokens": prompt, "completion_tokens": 0}  # role
+    running = [c["usage"]["completion_tokens"] for c in chunks[1:]]
+    assert running == list(range(1, 22))
+    assert all(c["usage"]["total_tokens"] == prompt + c["usage"]["completion_tokens"] for c in chunks)
+    assert r.usage["completion_tokens"] == 21 and r.reasoning() == REASONING and r.content() == CONTENT
+    plain = chat(server, _body(True))
+    assert all("usage" not in e.payload for e in plain.events if e.payload and e.payload["choices"])
+
+
 def test_non_streaming_shape(server):
     r = chat(server, _body(False))
     assert r.status == 200 and r.headers["Content-Type"].startswith("application/json")

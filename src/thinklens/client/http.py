@@ -28,11 +28,13 @@ from yarl import URL
 from ..errors import ServerRefused, ServerUnreachable
 from ..records import Generation, Timings, Usage
 from .endpoints import EndpointPool
+from .keepalive import read_to_end
 from .policy import ClientPolicy, parse_retry_after
 from .reasoning import DEFAULT_TAGS, split_reasoning
 from .redact import Redactor, strip_userinfo
 from .sse import SSEDecoder
 from .wire import MalformedResponse, WireUsage, error_message, parse_message, parse_usage, stream_delta
+from .stamps import new_stamp, stamp_trace_config
 
 try:  # optional speed-up; the standard library is the reference behaviour
     import orjson
@@ -61,8 +63,12 @@ class StreamTrace:
     times: list[float] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)
     cum_tokens: list[int | None] = field(default_factory=list)
-    start_monotonic: float = 0.0
+    # the text of every chunk, kept only when asked (texts=[]): token counts per chunk
+    # from a client tokenizer when the server sends no running count
+    texts: list[str] | None = None
+    start_monotonic: float = 0.0  # when the request's bytes went to the socket (client/stamps.py)
     end_monotonic: float = 0.0
+    new_connection: bool = False  # the request opened a new TCP connection
     response_id: str | None = None  # the server's id of the completion (to match its logs)
 
 
@@ -162,6 +168,7 @@ class ChatClient:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.policy.timeout_connect),
                 json_serialize=json.dumps,
+                trace_configs=[stamp_trace_config()],  # send-side stamps: client/stamps.py
             )
 
     async def close(self) -> None:
@@ -300,6 +307,7 @@ class ChatClient:
         policy = self.policy
         started = time.time()
         t0 = loop.time()
+        stamp = new_stamp()
         if trace is not None:
             trace.start_monotonic = t0  # known even when the attempt fails before any byte
         total_deadline = t0 + policy.timeout_total if policy.timeout_total else None
@@ -314,8 +322,15 @@ class ChatClient:
         try:
             async with asyncio.timeout_at(deadline(policy.timeout_first_token)) as timer:  # absolute loop time
                 async with self.session.post(
-                    f"{endpoint}/chat/completions", json=body, headers=self._request_auth(endpoint)
+                    f"{endpoint}/chat/completions", json=body, headers=self._request_auth(endpoint),
+                    trace_request_ctx=stamp,
                 ) as resp:
+                    # Latencies count from when the request left, not from when a
+                    # connection was being looked for (client/stamps.py).
+                    sent = stamp.sent_at(t0)
+                    started += sent - t0
+                    if trace is not None:
+                        trace.start_monotonic, trace.new_connection = sent, stamp.new_connection
                     if resp.status < 500:
                         self.endpoints.succeeded(endpoint)  # it answers: alive (a 4xx is about our request)
                     if resp.status != 200:
@@ -324,8 +339,8 @@ class ChatClient:
                         # A JSON body to a streamed request: the server ignored `stream`, or
                         # sent an error object with status 200.  Read it as a whole reply.
                         raw = await resp.read()
-                        return self._from_message(raw, started, loop.time() - t0)
-                    acc = _StreamAccumulator(t0, trace)
+                        return self._from_message(raw, started, loop.time() - sent)
+                    acc = _StreamAccumulator(sent, trace)
                     reader = resp.content
                     # Moving the deadline costs a timer-heap push; do it only when it has
                     # drifted by `slack`, so a stall is detected after idle - slack .. idle s.
@@ -349,7 +364,10 @@ class ChatClient:
                     if not acc.done:
                         for payload in decoder.flush():
                             acc.feed(payload, loop.time())
-                    return self._from_stream(acc, decoder, started, loop.time() - t0)
+                    elapsed = loop.time() - sent
+                    if acc.done and acc.error is None:
+                        await read_to_end(reader)  # keeps the connection reusable (client/keepalive.py)
+                    return self._from_stream(acc, decoder, started, elapsed)
         except aiohttp.ClientResponseError as exc:
             raise AttemptError(f"HTTP error: {exc.message}", retryable=True, status=exc.status) from None
         except aiohttp.ClientConnectorError as exc:
@@ -364,7 +382,7 @@ class ChatClient:
             if acc is not None and acc.finish_reason is not None and acc.error is None:
                 # The answer was finished; the server just kept the connection open without
                 # [DONE] (include_usage off, or a proxy that holds the socket).
-                return self._from_stream(acc, decoder, started, loop.time() - t0)
+                return self._from_stream(acc, decoder, started, loop.time() - acc.t0)  # acc.t0: the send stamp
             if total_deadline and loop.time() >= total_deadline - 0.01:
                 raise AttemptError(
                     f"no complete answer within --timeout-total {policy.timeout_total:g}s", retryable=True,
@@ -380,6 +398,9 @@ class ChatClient:
             ) from None
         except OSError as exc:
             raise AttemptError(f"connection error: {describe_exception(exc)}", retryable=True, kind="connection") from None
+        finally:
+            if trace is not None and stamp.sent is not None:  # a failure after sending: time it from there
+                trace.start_monotonic, trace.new_connection = stamp.sent, stamp.new_connection
 
     # ---- building the Generation -------------------------------------------------
     def _split(self, content: str, reasoning: str, reasoning_source: str) -> tuple[str, str, str, int]:
@@ -510,6 +531,8 @@ class _StreamAccumulator:
                     trace.response_id = data.get("id")
                 trace.times.append(now)
                 trace.chars.append(len(piece or "") + len(reasoning_piece or ""))
+                if trace.texts is not None:
+                    trace.texts.append((reasoning_piece or "") + (piece or ""))
                 trace.cum_tokens.append(usage.completion_tokens if usage else None)
         if reason:
             self.finish_reason = reason

@@ -129,6 +129,13 @@ def register(subparsers: Any) -> None:
         "until they finish; the extra cool-down requests are excluded)",
     )
     load.add_argument(
+        "--no-warm-connections",
+        dest="warm_connections",
+        action="store_false",
+        help="do not open the level's connections before it starts (default: one keep-alive "
+        "connection per request in flight is opened first, so the first wave is not a connection storm)",
+    )
+    load.add_argument(
         "--grace",
         type=_seconds_or_zero,
         default=30.0,

@@ -194,6 +194,8 @@ class Handlers:
         encoder = ChunkEncoder(timing.id, int(timing.received_wall), req.model or config.model, req.n,
                                config.reasoning_field)
         usage_event = encoder.usage(_usage(req, plan)) if req.include_usage else None
+        if req.continuous_usage:
+            encoder.running_usage(req.prompt_tokens)
         job = StreamJob(
             loop=loop, transport=transport, chunked=chunked, encoder=encoder, texts=output.texts,
             field_split=output.field_split, answer_start=output.answer_start, n=req.n,

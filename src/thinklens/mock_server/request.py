@@ -28,6 +28,7 @@ class ChatRequest:
     messages: list[dict[str, Any]]
     stream: bool = False
     include_usage: bool = False
+    continuous_usage: bool = False  # vLLM's stream_options.continuous_usage_stats: usage on every chunk
     max_tokens: int | None = None
     ignore_eos: bool = False
     n: int = 1
@@ -148,6 +149,7 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
         messages=messages,
         stream=stream,
         include_usage=bool(stream_options.get("include_usage", False)),
+        continuous_usage=bool(stream_options.get("continuous_usage_stats", False)),
         max_tokens=max_tokens,
         ignore_eos=ignore_eos,
         n=n,

@@ -44,7 +44,7 @@ def esc(text: str) -> bytes:
 class ChunkEncoder:
     """Encodes the SSE events of one response."""
 
-    __slots__ = ("completion_id", "created", "model", "_heads", "_reasoning_key")
+    __slots__ = ("completion_id", "created", "model", "_heads", "_reasoning_key", "_prompt_tokens")
 
     def __init__(self, completion_id: str, created: int, model: str, n: int, reasoning_field: str) -> None:
         self.completion_id = completion_id
@@ -56,9 +56,23 @@ class ChunkEncoder:
         )
         self._heads = [f'{base}{i},"delta":{{'.encode("ascii") for i in range(n)]
         self._reasoning_key = f'"{reasoning_field}":'.encode("ascii")
+        self._prompt_tokens: int | None = None
+
+    def running_usage(self, prompt_tokens: int) -> None:
+        """vLLM's `continuous_usage_stats`: every chunk carries the usage so far (its
+        choice's completion tokens up to and including the chunk)."""
+        self._prompt_tokens = prompt_tokens
+
+    def _tail(self, finish_reason: str | None, completion: int) -> bytes:
+        tail = _TAILS[finish_reason]
+        p = self._prompt_tokens
+        if p is None:
+            return tail
+        return tail[:-3] + b',"usage":{"prompt_tokens":%d,"total_tokens":%d,"completion_tokens":%d}}\n\n' % (
+            p, p + completion, completion)
 
     def role(self, choice: int) -> bytes:
-        return self._heads[choice] + b'"role":"assistant","content":""' + _TAIL_OPEN
+        return self._heads[choice] + b'"role":"assistant","content":""' + self._tail(None, 0)
 
     def tokens(self, choice: int, texts: list[str], start: int, stop: int, field_split: int,
                finish_reason: str | None) -> bytes:
@@ -74,7 +88,7 @@ class ChunkEncoder:
         else:  # the event spans the end of the reasoning: both fields, as vLLM does
             delta = (self._reasoning_key + esc("".join(texts[start:field_split])) + b","
                      + _CONTENT + esc("".join(texts[field_split:stop])))
-        return self._heads[choice] + delta + _TAILS[finish_reason]
+        return self._heads[choice] + delta + self._tail(finish_reason, stop)
 
     def usage(self, usage: dict) -> bytes:
         body = {

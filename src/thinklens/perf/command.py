@@ -55,6 +55,7 @@ def config_from_args(args: argparse.Namespace) -> PerfConfig:
         duration=args.duration,
         warmup=Warmup.parse(args.warmup),
         hold_load=args.hold_load,
+        warm_connections=args.warm_connections,
         ramp_up=args.ramp_up,
         grace=args.grace,
         dataset=dataset,

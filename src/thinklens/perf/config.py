@@ -90,6 +90,9 @@ class PerfConfig:
     warmup: Warmup = Warmup()
     hold_load: bool = True  # keep the level's load on until the last measured request ends
     ramp_up: float = 0.0  # closed loop: workers start spread over this many seconds (warm-up)
+    # open the level's connections before it starts (perf/warmup.py): no connection storm
+    # in the first wave
+    warm_connections: bool = True
     grace: float = 30.0  # --duration: how long measured requests may run past the window
 
     # prompts
@@ -303,6 +306,7 @@ class PerfConfig:
             "warmup": self.warmup.describe(),
             "hold_load": self.hold_load,
             "ramp_up": self.ramp_up,
+            "warm_connections": self.warm_connections,
             "grace": self.grace,
             "dataset": "speed_benchmark" if self.speed_benchmark else self.dataset,
             "dataset_path": self.dataset_path,

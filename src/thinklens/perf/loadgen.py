@@ -31,9 +31,11 @@ from ..client.http import describe_exception
 from ..records import Generation
 from .arrivals import ArrivalSchedule
 from .config import LevelSpec, PerfConfig, Warmup
+from .itl import ChunkTokenizer
 from .monitor import GeneratorMonitor
 from .prompts import PerfPrompt, PromptPool
 from .records import RequestRecord, chunk_token_counts, inter_token_latencies
+from .warmup import WarmConnections, open_connections
 
 Sink = Callable[[RequestRecord], None]
 _REFUSALS_TO_ABORT = 16
@@ -50,6 +52,7 @@ class LevelRunner:
         sink: Sink | None = None,
         monitor: GeneratorMonitor | None = None,
         token_counter: Callable[[str], int] | None = None,
+        chunk_tokenizer: ChunkTokenizer | None = None,
         on_progress: Callable[["LevelRunner"], None] | None = None,
     ):
         self.client = client
@@ -60,6 +63,13 @@ class LevelRunner:
         self.sink = sink
         self.monitor = monitor or GeneratorMonitor()
         self.token_counter = token_counter
+        # Tokens per chunk for ITL when the server sends no running count (perf/itl.py);
+        # chunk texts are kept only when it will be needed.
+        self.chunk_tokenizer = None if config.continuous_usage_stats else chunk_tokenizer
+        self.warm: WarmConnections | None = None
+        # (record, trace) whose chunk texts are tokenized after the level: encoding
+        # during it would hold the event loop and delay other requests' timestamps
+        self._itl_pending: list[tuple[RequestRecord, StreamTrace]] = []
         self.on_progress = on_progress
         self.requests_target = config.requests_for(level)
         self.duration = config.duration
@@ -149,7 +159,7 @@ class LevelRunner:
         slot: asyncio.Semaphore | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
-        trace = StreamTrace()
+        trace = StreamTrace(texts=[] if self.chunk_tokenizer is not None else None)
         now = loop.time()
         rec = RequestRecord(
             self.label,
@@ -166,6 +176,7 @@ class LevelRunner:
             if slot is not None:
                 await slot.acquire()
                 acquired = True
+            rec.dispatched = loop.time()
             gen = await self.client.chat_once(request, trace)
         except AttemptError as exc:
             self._failed(rec, trace, loop.time(), str(exc), exc.kind, exc.status)
@@ -199,6 +210,7 @@ class LevelRunner:
     ) -> None:
         if trace.start_monotonic:
             rec.start = trace.start_monotonic
+        rec.new_connection = trace.new_connection
         rec.end = end
         rec.status = "error"
         rec.error = error
@@ -216,6 +228,7 @@ class LevelRunner:
         rec.ttfat = gen.timings.ttfat
         rec.finish_reason = gen.finish_reason
         rec.response_id = trace.response_id
+        rec.new_connection = trace.new_connection
         usage = gen.usage
         rec.prompt_tokens = usage.prompt_tokens if usage.prompt_tokens is not None else prompt.input_tokens
         rec.reasoning_tokens = usage.reasoning_tokens
@@ -229,12 +242,29 @@ class LevelRunner:
         else:
             rec.completion_tokens = rec.chunks
             rec.tokens_source = "chunks"
-        counts, rec.itl_source = chunk_token_counts(trace.chars, trace.cum_tokens, rec.completion_tokens)
+        if (
+            self.chunk_tokenizer is not None
+            and trace.texts
+            and len(trace.texts) != rec.completion_tokens
+            and not all(c is not None for c in trace.cum_tokens)
+        ):
+            self._itl_pending.append((rec, trace))
+        else:
+            self._set_itl(rec, trace)
+
+    def _set_itl(self, rec: RequestRecord, trace: StreamTrace, tokenized: list[int] | None = None) -> None:
+        counts, rec.itl_source = chunk_token_counts(trace.chars, trace.cum_tokens, rec.completion_tokens, tokenized)
         rec.itl = inter_token_latencies(trace.times, counts)
         if self.config.save_chunk_times:
             start = rec.start
             rec.chunk_times = array("d", (t - start for t in trace.times))
             rec.chunk_tokens = counts
+
+    def _finish_itl(self) -> None:
+        assert self.chunk_tokenizer is not None or not self._itl_pending
+        for rec, trace in self._itl_pending:
+            self._set_itl(rec, trace, self.chunk_tokenizer(trace.texts or []))  # type: ignore[misc]
+        self._itl_pending.clear()
 
     def _finish(self, rec: RequestRecord) -> None:
         self.records.append(rec)
@@ -291,8 +321,18 @@ class LevelRunner:
             self._done.set()
 
     # ---- the level -----------------------------------------------------------------------
+    def connections_wanted(self) -> int:
+        """Connections the level keeps busy: its concurrency (the cap, in an open loop)."""
+        if self.level.mode == "closed":
+            return self.level.concurrency or 1
+        return self.level.concurrency or 0  # an uncapped open loop: unknown in advance
+
     async def run(self) -> list[RequestRecord]:
         loop = asyncio.get_running_loop()
+        if self.config.warm_connections:
+            self.warm = await open_connections(
+                self.client, self.connections_wanted(), timeout=self.config.timeout_connect + 10
+            )
         self.t_level = loop.time()
         if not self.warmup.active and not self.ramp_up:
             self._open_window(self.t_level)
@@ -305,6 +345,7 @@ class LevelRunner:
         finally:
             driver.cancel()
             await self._cancel_all()
+            self._finish_itl()
         if self._crash is not None:
             raise self._crash
         return self.records

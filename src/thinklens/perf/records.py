@@ -2,9 +2,13 @@
 from the client's stream trace.
 
 All times are seconds on the event loop's monotonic clock (`loop.time()`, the same
-CLOCK_MONOTONIC as `time.perf_counter()` on Linux): `start` is taken just before the
-request is written, each chunk's time when its bytes are read, `end` after the final
-`[DONE]`.  `ttft`/`ttfat` are durations from `start`.
+CLOCK_MONOTONIC as `time.perf_counter()` on Linux): `start` is when the request's
+bytes were handed to the socket (client/stamps.py: what the server sees, after any
+connection set-up), each chunk's time when its bytes are read, `end` after the final
+`[DONE]`.  `ttft`/`ttfat` are durations from `start`.  `dispatched` is when the load
+generator handed the request to the client (after a free slot, in an open loop with
+a cap), `scheduled` the arrival it was due at (open loop): `start - dispatched` is
+the send lag, `dispatched - scheduled` the queue wait.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, Literal
 Phase = Literal["warmup", "measure", "cooldown"]
 Status = Literal["ok", "error", "cancelled"]
 # Where the per-chunk token counts behind ITL came from.
-ItlSource = Literal["server", "one_per_chunk", "chars", "none"]
+ItlSource = Literal["server", "one_per_chunk", "tokenizer", "chars", "none"]
 # Where completion_tokens came from: the server's usage, else the client's tokenizer,
 # else the number of streamed chunks.
 TokensSource = Literal["server", "client_tokenizer", "chunks", "none"]
@@ -46,6 +50,8 @@ class RequestRecord:
     finish_reason: str | None = None
     input_tokens: int | None = None  # the client's count of the prompt text
     response_id: str | None = None  # the server's completion id (matches its logs)
+    dispatched: float | None = None  # handed to the client (the send lag runs from here to start)
+    new_connection: bool = False  # this request opened a new TCP connection
     itl: array = field(default_factory=lambda: array("d"), repr=False)
     # --save-chunk-times: arrival of every streamed chunk (seconds from start) and the
     # tokens it carried; kept only when asked (one float per chunk per request)
@@ -72,7 +78,15 @@ class RequestRecord:
     @property
     def queue_wait(self) -> float | None:
         """Open loop with a concurrency cap: time spent waiting for a free slot."""
-        return None if self.scheduled is None else max(0.0, self.start - self.scheduled)
+        if self.scheduled is None:
+            return None
+        return max(0.0, (self.dispatched if self.dispatched is not None else self.start) - self.scheduled)
+
+    @property
+    def send_lag(self) -> float | None:
+        """From being handed to the client to leaving it: connection set-up and the
+        event loop's backlog (not part of any latency, but the load was late by it)."""
+        return None if self.dispatched is None else max(0.0, self.start - self.dispatched)
 
     def row(self) -> dict[str, Any]:
         """The `requests.jsonl` line: the issue's fields first, then the extras."""
@@ -100,6 +114,9 @@ class RequestRecord:
             "finish_reason": self.finish_reason,
             "input_tokens": self.input_tokens,
             "id": self.response_id,
+            "dispatched": self.dispatched,
+            "send_lag": self.send_lag,
+            "new_connection": self.new_connection,
             **(
                 {"chunk_times": [round(t, 6) for t in self.chunk_times], "chunk_tokens": self.chunk_tokens}
                 if self.chunk_times is not None
@@ -109,14 +126,20 @@ class RequestRecord:
 
 
 def chunk_token_counts(
-    chars: list[int], cum_tokens: list[int | None], completion_tokens: int | None
+    chars: list[int],
+    cum_tokens: list[int | None],
+    completion_tokens: int | None,
+    tokenized: list[int] | None = None,
 ) -> tuple[list[float], ItlSource]:
     """How many tokens each streamed chunk carried.
 
     1. The server's running count on every chunk (vLLM `continuous_usage_stats`): exact.
     2. As many chunks as completion tokens: one token each.
-    3. Otherwise the completion tokens are spread over the chunks by their characters
-       (servers that batch tokens per event: `--stream-interval`, speculative decoding).
+    3. `tokenized`: the client tokenizer's count per chunk (perf/itl.py), scaled to
+       the server's total when the two tokenizers disagree.
+    4. Otherwise the completion tokens are spread over the chunks by their characters
+       (servers that batch tokens per event: `--stream-interval`, speculative decoding):
+       a rough guess, since tokens are not equally long.
     """
     m = len(chars)
     if m == 0:
@@ -131,8 +154,18 @@ def chunk_token_counts(
     n = completion_tokens or 0
     if n <= 0 or n == m:
         return [1.0] * m, "one_per_chunk"
-    # Integer tokens per chunk, by cumulative rounding so that they add up to n exactly.
-    weights = chars if sum(chars) > 0 else [1] * m
+    if tokenized is not None and len(tokenized) == m and sum(tokenized) > 0:
+        return _spread(tokenized, n), "tokenizer"
+    return _spread(chars, n), "chars"
+
+
+def _spread(weights: list[int], n: int) -> list[float]:
+    """Integer tokens per chunk in proportion to `weights`, by cumulative rounding so
+    that they add up to n exactly (the weights themselves when they already do)."""
+    m = len(weights)
+    if sum(weights) == n:
+        return [float(w) for w in weights]
+    weights = weights if sum(weights) > 0 else [1] * m
     total = sum(weights)
     counts = []
     done = 0
@@ -142,7 +175,7 @@ def chunk_token_counts(
         target = round(n * acc / total)
         counts.append(float(target - done))
         done = target
-    return counts, "chars"
+    return counts
 
 
 def inter_token_latencies(times: list[float], counts: list[float]) -> array:

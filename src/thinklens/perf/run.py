@@ -27,6 +27,7 @@ from ..errors import RequestFailed
 from .config import LevelSpec, PerfConfig
 from .console import LevelProgress, print_results
 from .eventloop import new_event_loop, quiet_gc
+from .itl import chunk_tokenizer
 from .loadgen import LevelRunner
 from .monitor import GeneratorMonitor
 from .output import PerfOutput, now_iso
@@ -129,6 +130,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
         def token_counter(text: str) -> int:
             return len(tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
 
+    chunk_counter = chunk_tokenizer(tokenizer) if tokenizer is not None else None
     prompts = _Prompts(config, tokenizer)
     policy = ClientPolicy(
         timeout_connect=config.timeout_connect,
@@ -149,7 +151,9 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
     async def run_level(spec: LevelSpec) -> LevelSummary:
         pool = await prompts.pool_for(spec)
         monitor = GeneratorMonitor()
-        runner = LevelRunner(client, config, spec, pool, monitor=monitor, token_counter=token_counter)
+        runner = LevelRunner(
+            client, config, spec, pool, monitor=monitor, token_counter=token_counter, chunk_tokenizer=chunk_counter
+        )
         progress.start(runner)
         try:
             with quiet_gc():
@@ -243,6 +247,7 @@ def _summarize(
     gen, gen_warnings = monitor.report(len(runner.records), rate=spec.rate)
     summary.generator = gen
     summary.warnings.extend(gen_warnings)
+    _connection_figures(summary, runner)
     if runner.measure_repeats:
         what = "random prompts" if config.uses_random_prompts else "prompts"
         summary.warnings.append(
@@ -266,6 +271,32 @@ def _summarize(
                 f"{short} requests produced fewer tokens than asked: the server may ignore ignore_eos"
             )
     return summary
+
+
+SEND_LAG_WARN = 0.005  # s, p99
+
+
+def _connection_figures(summary: LevelSummary, runner: LevelRunner) -> None:
+    """The warm-up's connections and the send lag, with a warning when either means the
+    load did not arrive as intended."""
+    warm = runner.warm
+    if warm is not None:
+        summary.connections.update(warmup_wanted=warm.wanted, warmup_ready=warm.ready, warmup_opened=warm.opened)
+        if warm.error:
+            summary.warnings.append(f"opening the level's connections beforehand failed: {warm.error}")
+    opened = summary.connections.get("opened_during_measure", 0)
+    if opened:
+        summary.warnings.append(
+            f"{opened} connections were opened while the level was measured (the server closed idle ones, "
+            "or the level needed more than were opened beforehand): their requests paid the set-up"
+        )
+    lag = summary.metrics.get("send_lag", {}).get("p99")
+    if lag is not None and lag > SEND_LAG_WARN:
+        summary.warnings.append(
+            f"requests left the client {lag * 1e3:.1f} ms after they were issued (send lag p99): the offered "
+            "load was late by "
+            "that much (connection set-up or a busy load generator); latencies are timed from the send"
+        )
 
 
 def _level_line(s: LevelSummary) -> str:

@@ -59,6 +59,9 @@ class LevelSummary:
     generator: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
+    # connections opened before the level (`warmup_opened`, of `warmup_wanted`) and
+    # while it was measured (`opened_during_measure`: should be 0)
+    connections: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"level": self.label, "mode": self.mode}
@@ -85,6 +88,7 @@ class LevelSummary:
         d["goodput"] = self.goodput
         d["generator"] = self.generator
         d["excluded"] = self.excluded
+        d["connections"] = self.connections
         d["warnings"] = self.warnings
         return d
 
@@ -153,6 +157,9 @@ def summarize_level(
     waits = [w for r in measured if (w := r.queue_wait) is not None]
     if waits:
         metrics["queue_wait"] = distribution(waits)
+    lags = [w for r in measured if (w := r.send_lag) is not None]
+    if lags:
+        metrics["send_lag"] = distribution(lags)
 
     def rate_of(n: float) -> float:
         return n / duration if duration > 0 else 0.0
@@ -207,4 +214,8 @@ def summarize_level(
         tokens=tokens,
         goodput=goodput,
         excluded=dict(excluded),
+        connections={
+            "opened_during_measure": sum(1 for r in records if r.phase == "measure" and r.new_connection),
+            "opened_during_level": sum(1 for r in records if r.new_connection),
+        },
     )
