@@ -44,7 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from thinklens.perf.calibration import MockServerProcess, scheduling_noise
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.helpers
+from tests.helpers.calibration import MockServerProcess, scheduling_noise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PCTS = (50, 90, 99)

@@ -16,11 +16,11 @@ import pytest
 
 from thinklens.client import ChatClient, ChatRequest
 from thinklens.mock_server import MockServerConfig, run_mock_server
-from thinklens.perf.calibration import MockServerProcess, scheduling_noise
+from tests.helpers.calibration import MockServerProcess, scheduling_noise
 from thinklens.perf.config import PerfConfig, Warmup
 from thinklens.perf.itl import chunk_tokenizer
 from thinklens.perf.run import run_perf
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 
 
 @pytest.fixture()
