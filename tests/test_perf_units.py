@@ -406,3 +406,29 @@ def test_tokenizer_defaults_to_a_hub_model_name_for_random_prompts():
         PerfConfig(urls=URL, model="qwq")  # not a Hub id: cannot guess
     files = PerfConfig(urls=URL, model="Qwen/QwQ-32B", dataset="file", dataset_path="p.jsonl")
     assert files.effective_tokenizer is None  # prompts files need no tokenizer
+
+
+def test_every_perf_option_reaches_perf_config_and_every_field_has_an_option():
+    """The parser is the one listing of perf's options: each dest is a PerfConfig field
+    (or one of the few parsed into another), and each field is set by an option."""
+    import argparse
+    import dataclasses
+
+    from thinklens.commands.perf_args import register
+    from thinklens.perf.command import DERIVED_FIELDS, config_from_args
+    from thinklens.perf.config import PerfConfig
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    perf = parser._subparsers._group_actions[0].choices["perf"]  # noqa: SLF001 - argparse has no public getter
+    dests = {a.dest for a in perf._actions if a.dest != "help"}  # noqa: SLF001
+    fields = {f.name for f in dataclasses.fields(PerfConfig)}
+    parsed_into_other = {"url", "quiet", "output"}  # -> urls, progress, output_dir
+    assert dests - fields - parsed_into_other - {"func"} == set()
+    assert fields - dests - DERIVED_FIELDS == set()
+    args = parser.parse_args(["perf", "--url", "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "2",
+                              "--requests", "3", "--no-warm-connections", "--ramp-up", "1.5", "--quiet",
+                              "--tokenizer", "Qwen/QwQ-32B"])
+    config = config_from_args(args)
+    assert (config.urls, config.concurrency, config.requests) == (("http://127.0.0.1:9/v1",), (2,), 3)
+    assert config.warm_connections is False and config.ramp_up == 1.5 and config.progress is False

@@ -14,6 +14,7 @@ Its parser lives in thinklens/commands/perf_args.py (light: built by every `thin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -43,51 +44,29 @@ def config_from_args(args: argparse.Namespace) -> PerfConfig:
     if args.dataset_path and dataset == "random" and not speed:
         dataset = "file"  # a prompts file given without --dataset file
     output = Path(args.output) if args.output else Path("outputs") / time.strftime("perf-%Y%m%d-%H%M%S")
-    return PerfConfig(
-        urls=tuple(args.url),
-        model=args.model,
-        api_key=args.api_key or os.environ.get("OPENAI_API_KEY") or None,
-        concurrency=tuple(args.concurrency),
-        rate=tuple(args.rate),
-        max_concurrency=args.max_concurrency,
-        burstiness=args.burstiness,
-        requests=args.requests,
-        duration=args.duration,
-        warmup=Warmup.parse(args.warmup),
-        hold_load=args.hold_load,
-        warm_connections=args.warm_connections,
-        ramp_up=args.ramp_up,
-        grace=args.grace,
-        dataset=dataset,
-        dataset_path=args.dataset_path,
-        input_tokens=tuple(args.input_tokens) if args.input_tokens else (1024,),
-        output_tokens=args.output_tokens,
-        prefix_tokens=args.prefix_tokens,
-        range_ratio=args.range_ratio,
-        num_prompts=args.num_prompts,
-        tokenizer=args.tokenizer,
-        speed_benchmark=speed,
-        speed_benchmark_long=args.speed_benchmark_long,
-        ignore_eos=args.ignore_eos,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        extra_body=extra,
-        continuous_usage_stats=args.continuous_usage_stats,
-        slo=SLO.parse(args.slo),
-        slo_attainment=args.slo_attainment,
-        search=args.search,
-        search_max=args.search_max,
-        search_tolerance=args.search_tolerance,
-        timeout_connect=args.timeout_connect,
-        timeout_first_token=args.timeout_first_token,
-        timeout_idle=args.timeout_idle,
-        timeout_total=args.timeout_total,
-        output_dir=output,
-        seed=args.seed,
-        figures=args.figures,
-        save_chunk_times=args.save_chunk_times,
-        progress=not args.quiet,
-    )
+    # Options whose argparse dest is a PerfConfig field carry over by name (one listing of
+    # the options: the parser; tests/test_perf_units.py checks the two cannot drift); only
+    # those that need parsing or a different shape are named here.
+    given = vars(args)
+    same_name = {f.name: given[f.name] for f in dataclasses.fields(PerfConfig) if f.name in given}
+    return PerfConfig(**{
+        **same_name,
+        "urls": tuple(args.url),
+        "api_key": args.api_key or os.environ.get("OPENAI_API_KEY") or None,
+        "concurrency": tuple(args.concurrency),
+        "rate": tuple(args.rate),
+        "warmup": Warmup.parse(args.warmup),
+        "dataset": dataset,
+        "input_tokens": tuple(args.input_tokens) if args.input_tokens else (1024,),
+        "speed_benchmark": speed,
+        "extra_body": extra,
+        "slo": SLO.parse(args.slo),
+        "output_dir": output,
+        "progress": not args.quiet,
+    })
+
+# PerfConfig fields that no option sets under their own name (config_from_args sets them).
+DERIVED_FIELDS = frozenset({"urls", "output_dir", "progress"})
 
 
 def run_command(args: argparse.Namespace) -> int:
