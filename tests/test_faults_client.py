@@ -27,7 +27,7 @@ from thinklens import TaskConfig, run_task
 from thinklens.cli import main
 from thinklens.client import AttemptError, ChatClient, ChatRequest, ClientPolicy
 from thinklens.client.endpoints import EndpointPool
-from thinklens.client.redact import Redactor
+from thinklens.redaction import Redactor
 from thinklens.client.wire import MalformedResponse, token_count
 from thinklens.errors import ServerRefused, ServerUnreachable
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.shared_data import shared_data_dir
-from tests.helpers.viewer_data import EFFICIENCY_DDL, ServedViewer
+from tests.helpers.viewer_data import ServedViewer
 from thinklens.viewer.export import export_site
 
 pytestmark = pytest.mark.browser
@@ -78,8 +78,9 @@ def _add_efficiency_rows(run_dir: Path) -> None:
     step holding the gold answer."""
     from thinklens.viewer.render import split_paragraphs
 
-    conn = sqlite3.connect(run_dir / "run.sqlite")
-    conn.executescript(EFFICIENCY_DDL)
+    conn = sqlite3.connect(run_dir / "run.sqlite")  # the eval made it: the store's schema has the table
+    # every column but `record` (a rerun's reusable result: none for rows written by hand)
+    columns = [c[1] for c in conn.execute("PRAGMA table_info(efficiency_samples)") if c[1] != "record"]
     rows = conn.execute(
         "SELECT key, dataset, subset, sample_id, repeat, reasoning, gold FROM results WHERE status='ok'"
     ).fetchall()
@@ -88,7 +89,7 @@ def _add_efficiency_rows(run_dir: Path) -> None:
         switches = [[m.start(), m.group(0)] for m in re.finditer(r"\b(Wait|Alternatively|Hmm|But wait)\b", reasoning)]
         first = next((i for i, (a, b) in enumerate(spans) if gold and gold in reasoning[a:b]), None)
         conn.execute(
-            "INSERT OR REPLACE INTO efficiency_samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO efficiency_samples({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
             ("h", key, dataset, subset, subset, sid, rep, "verify", 0, 0, None, 0, len(reasoning) // 4, None, None,
              None, json.dumps([list(sp) for sp in spans]), "found" if first is not None else "none", first,
              spans[first][1] if first is not None else None, first, None, None, len(switches), json.dumps(switches),

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .redact import strip_userinfo
+from ..redaction import strip_userinfo
 
 # Failures (5xx, timeouts, dropped streams) in a row, with no success between,
 # that eject a replica; one refused connection ejects it at once.

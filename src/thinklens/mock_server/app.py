@@ -149,7 +149,8 @@ class Handlers:
             timing.fault = draw.kind
             if state.request_log is not None:
                 state.request_log.write(json.dumps(
-                    {"id": timing.id, "prompt_digest": timing.prompt_digest, "fault": draw.kind}).encode() + b"\n")
+                    {"id": timing.id, "prompt_digest": timing.prompt_digest, "fault": draw.kind,
+                     "at": time.time()}).encode() + b"\n")
             if draw.kind == "429":
                 stats.fault("429")
                 outcome = "429"

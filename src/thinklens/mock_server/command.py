@@ -79,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="keep per-request timing records in /stats")
     misc.add_argument("--access-log", action="store_true", help="log every request (slower)")
     misc.add_argument("--request-log", type=Path, default=None, metavar="FILE",
-                      help="append a JSON line per chat request at arrival (id, prompt_digest, fault)")
+                      help="append a JSON line per chat request at arrival (id, prompt_digest, fault, at: wall-clock time)")
     misc.add_argument("--quiet", action="store_true", help="print nothing but the 'listening on' line")
     p.set_defaults(func=run)
 

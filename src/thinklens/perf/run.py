@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,24 +122,48 @@ class _Prompts:
         return prompts[: cfg.num_prompts] if cfg.num_prompts else prompts
 
 
-async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> PerfResult:
-    console = console or Console(stderr=True)
-    tokenizer = load_tokenizer(config.effective_tokenizer) if config.effective_tokenizer else None
-    token_counter = None
-    if tokenizer is not None:
+def _token_counter(tokenizer: Any) -> Callable[[str], int] | None:
+    """Counts a text's tokens with the run's tokenizer (None: no tokenizer)."""
+    if tokenizer is None:
+        return None
 
-        def token_counter(text: str) -> int:
-            return len(tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
+    def count(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
 
-    chunk_counter = chunk_tokenizer(tokenizer) if tokenizer is not None else None
-    prompts = _Prompts(config, tokenizer)
-    policy = ClientPolicy(
+    return count
+
+
+def _measuring_policy(config: PerfConfig) -> ClientPolicy:
+    return ClientPolicy(
         timeout_connect=config.timeout_connect,
         timeout_first_token=config.timeout_first_token,
         timeout_idle=config.timeout_idle,
         timeout_total=config.timeout_total,
         max_retries=0,  # every attempt is a measurement: never retried behind the user's back
     )
+
+
+def _figures(
+    config: PerfConfig, levels: list[LevelSummary], records: dict[str, list[RequestRecord]], warnings: list[str],
+    console: Console,
+) -> list[Path]:
+    from ..plotting import NO_FIGURES_NOTE, figures_available
+
+    if not figures_available():  # the numbers are in summary.json/csv; only the pictures need the extra
+        warnings.append(NO_FIGURES_NOTE)
+        console.print(NO_FIGURES_NOTE, style="yellow", markup=False)
+        return []
+    from .figures import write_figures
+
+    return write_figures(levels, records, config.output_dir)
+
+
+async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> PerfResult:
+    console = console or Console(stderr=True)
+    tokenizer = load_tokenizer(config.effective_tokenizer) if config.effective_tokenizer else None
+    token_counter = _token_counter(tokenizer)
+    chunk_counter = chunk_tokenizer(tokenizer) if tokenizer is not None else None
+    prompts = _Prompts(config, tokenizer)
     out: PerfOutput | None = None  # created once the server answered: no empty result folders
     levels: list[LevelSummary] = []
     records: dict[str, list[RequestRecord]] = {}
@@ -180,7 +205,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
         return summary
 
     try:
-        async with ChatClient(list(config.urls), api_key=config.api_key, policy=policy) as client:
+        async with ChatClient(list(config.urls), api_key=config.api_key, policy=_measuring_policy(config)) as client:
             warnings.extend(await client.check(config.model))
             for w in warnings:
                 console.print(f"[yellow]warning[/]: {w}")
@@ -203,17 +228,7 @@ async def arun_perf(config: PerfConfig, *, console: Console | None = None) -> Pe
                 out.write_summary(summary, _ordered(levels))
             finally:
                 out.close()
-    figures: list[Path] = []
-    if config.figures and levels:
-        from ..plotting import NO_FIGURES_NOTE, figures_available
-
-        if figures_available():
-            from .figures import write_figures
-
-            figures = write_figures(_ordered(levels), records, config.output_dir)
-        else:  # the numbers are in summary.json/csv; only the pictures need the extra
-            warnings.append(NO_FIGURES_NOTE)
-            console.print(NO_FIGURES_NOTE, style="yellow", markup=False)
+    figures = _figures(config, _ordered(levels), records, warnings, console) if config.figures and levels else []
     if config.progress or interrupted:
         print_results(_ordered(levels), console)
         if search_result:

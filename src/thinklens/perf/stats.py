@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -124,77 +125,13 @@ def summarize_level(
     measured = [r for r in records if r.phase == "measure" and r.status != "cancelled"]
     ok = [r for r in measured if r.ok]
     failed = [r for r in measured if r.status == "error"]
-    cancelled = sum(1 for r in records if r.phase == "measure" and r.status == "cancelled")
-    excluded = Counter(r.phase for r in records if r.phase != "measure")
-
-    if measured:
-        t0 = min(r.start for r in measured)
-        t1 = max(r.end for r in measured)
-        duration = max(t1 - t0, 1e-9)
-        # Requests in flight on average over the window, whatever their phase (the
-        # cool-down requests that hold the load count: they load the server too).
-        busy = sum(max(0.0, min(r.end, t1) - max(r.start, t0)) for r in records if r.end > t0 and r.start < t1)
-    else:
-        duration, busy = 0.0, 0.0
+    duration, busy = _window(records, measured)
     prompt_tokens = sum(r.prompt_tokens or 0 for r in ok)
     completion_tokens = sum(r.completion_tokens or 0 for r in ok)
-
-    def per_request(attr: str) -> np.ndarray:
-        return np.fromiter((v for r in ok if (v := getattr(r, attr)) is not None), dtype=float)
-
-    itl = (
-        np.concatenate([np.frombuffer(r.itl, dtype=float) for r in ok if len(r.itl)])
-        if any(len(r.itl) for r in ok)
-        else np.empty(0)
-    )
-    metrics = {
-        "ttft": distribution(per_request("ttft")),
-        "ttfat": distribution(per_request("ttfat")),
-        "tpot": distribution(per_request("tpot")),
-        "itl": distribution(itl),
-        "e2e": distribution(per_request("e2e")),
-    }
-    waits = [w for r in measured if (w := r.queue_wait) is not None]
-    if waits:
-        metrics["queue_wait"] = distribution(waits)
-    lags = [w for r in measured if (w := r.send_lag) is not None]
-    if lags:
-        metrics["send_lag"] = distribution(lags)
 
     def rate_of(n: float) -> float:
         return n / duration if duration > 0 else 0.0
 
-    sources = Counter(r.tokens_source for r in ok)
-    itl_sources = Counter(r.itl_source for r in ok)
-    tokens = {
-        "prompt_total": prompt_tokens,
-        "completion_total": completion_tokens,
-        "prompt_mean": prompt_tokens / len(ok) if ok else None,
-        "completion_mean": completion_tokens / len(ok) if ok else None,
-        "reasoning_mean": (
-            sum(r.reasoning_tokens or 0 for r in ok) / len(ok) if ok and any(r.reasoning_tokens for r in ok) else None
-        ),
-        "input_tokens_client_mean": (
-            sum(r.input_tokens for r in ok if r.input_tokens is not None) / n_in
-            if (n_in := sum(1 for r in ok if r.input_tokens is not None))
-            else None
-        ),
-        "completion_tokens_source": dict(sources),
-        "itl_source": dict(itl_sources),
-        "finish_reasons": dict(Counter(r.finish_reason or "none" for r in ok)),
-    }
-    goodput = None
-    if slo is not None:
-        good = sum(1 for r in measured if slo.met_by(r))
-        attained = good / len(measured) if measured else 0.0
-        goodput = {
-            "slo": slo.as_dict(),
-            "requests": good,
-            "request_throughput": rate_of(good),
-            "attainment": attained,
-            "attainment_target": attainment_target,
-            "met": bool(measured) and attained >= attainment_target,
-        }
     return LevelSummary(
         label=label,
         mode=mode,
@@ -203,19 +140,86 @@ def summarize_level(
         input_tokens=input_tokens,
         requests_ok=len(ok),
         requests_failed=len(failed),
-        requests_cancelled=cancelled,
+        requests_cancelled=sum(1 for r in records if r.phase == "measure" and r.status == "cancelled"),
         failures=dict(Counter(failure_reason(r) for r in failed).most_common()),
         duration=duration,
         request_throughput=rate_of(len(ok)),
         output_throughput=rate_of(completion_tokens),
         total_throughput=rate_of(prompt_tokens + completion_tokens),
         concurrency_achieved=busy / duration if duration > 0 else 0.0,
-        metrics=metrics,
-        tokens=tokens,
-        goodput=goodput,
-        excluded=dict(excluded),
+        metrics=_latency_metrics(ok, measured),
+        tokens=_token_summary(ok),
+        goodput=_goodput(measured, slo, attainment_target, rate_of) if slo is not None else None,
+        excluded=dict(Counter(r.phase for r in records if r.phase != "measure")),
         connections={
             "opened_during_measure": sum(1 for r in records if r.phase == "measure" and r.new_connection),
             "opened_during_level": sum(1 for r in records if r.new_connection),
         },
     )
+
+
+def _window(records: list[RequestRecord], measured: list[RequestRecord]) -> tuple[float, float]:
+    """The measured window's length, and the request-seconds in flight during it."""
+    if not measured:
+        return 0.0, 0.0
+    t0 = min(r.start for r in measured)
+    t1 = max(r.end for r in measured)
+    # Requests in flight over the window, whatever their phase (the cool-down requests
+    # that hold the load count: they load the server too).
+    busy = sum(max(0.0, min(r.end, t1) - max(r.start, t0)) for r in records if r.end > t0 and r.start < t1)
+    return max(t1 - t0, 1e-9), busy
+
+
+def _latency_metrics(ok: list[RequestRecord], measured: list[RequestRecord]) -> dict[str, Any]:
+    def per_request(attr: str) -> np.ndarray:
+        return np.fromiter((v for r in ok if (v := getattr(r, attr)) is not None), dtype=float)
+
+    itl_parts = [np.frombuffer(r.itl, dtype=float) for r in ok if len(r.itl)]
+    metrics = {
+        "ttft": distribution(per_request("ttft")),
+        "ttfat": distribution(per_request("ttfat")),
+        "tpot": distribution(per_request("tpot")),
+        "itl": distribution(np.concatenate(itl_parts) if itl_parts else np.empty(0)),
+        "e2e": distribution(per_request("e2e")),
+    }
+    waits = [w for r in measured if (w := r.queue_wait) is not None]
+    if waits:
+        metrics["queue_wait"] = distribution(waits)
+    lags = [w for r in measured if (w := r.send_lag) is not None]
+    if lags:
+        metrics["send_lag"] = distribution(lags)
+    return metrics
+
+
+def _token_summary(ok: list[RequestRecord]) -> dict[str, Any]:
+    prompt_tokens = sum(r.prompt_tokens or 0 for r in ok)
+    completion_tokens = sum(r.completion_tokens or 0 for r in ok)
+    client_counted = [r.input_tokens for r in ok if r.input_tokens is not None]
+    return {
+        "prompt_total": prompt_tokens,
+        "completion_total": completion_tokens,
+        "prompt_mean": prompt_tokens / len(ok) if ok else None,
+        "completion_mean": completion_tokens / len(ok) if ok else None,
+        "reasoning_mean": (
+            sum(r.reasoning_tokens or 0 for r in ok) / len(ok) if ok and any(r.reasoning_tokens for r in ok) else None
+        ),
+        "input_tokens_client_mean": sum(client_counted) / len(client_counted) if client_counted else None,
+        "completion_tokens_source": dict(Counter(r.tokens_source for r in ok)),
+        "itl_source": dict(Counter(r.itl_source for r in ok)),
+        "finish_reasons": dict(Counter(r.finish_reason or "none" for r in ok)),
+    }
+
+
+def _goodput(
+    measured: list[RequestRecord], slo: SLO, attainment_target: float, rate_of: Callable[[float], float]
+) -> dict[str, Any]:
+    good = sum(1 for r in measured if slo.met_by(r))
+    attained = good / len(measured) if measured else 0.0
+    return {
+        "slo": slo.as_dict(),
+        "requests": good,
+        "request_throughput": rate_of(good),
+        "attainment": attained,
+        "attainment_target": attainment_target,
+        "met": bool(measured) and attained >= attainment_target,
+    }
