@@ -66,4 +66,12 @@ def test_report_rows_and_console_carry_the_interval(tmp_path, capsys):
     p2 = next(r for r in rows if r["subset"] == "OVERALL" and r["metric"] == "pass@2")
     assert p2["ci_method"].startswith("bootstrap")
     shown = capsys.readouterr().out
-    assert f"{overall['score']:.4f} ± {(overall['ci_high'] - overall['ci_low']) / 2:.4f}" in shown
+    half = f"{(overall['ci_high'] - overall['ci_low']) / 2:.4f}"
+    assert f"{overall['score']:.4f} ± {half}" in shown
+    # the viewer's score table shows the same interval (a static export of the run)
+    from thinklens.viewer.export import export_site
+
+    export_site(tmp_path, tmp_path / "site", lang="en", progress=lambda m: None)
+    pages = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "site").rglob("*.html"))
+    assert f"± {half}" in pages
+    assert f"95 % interval [{overall['ci_low']:.4f}, {overall['ci_high']:.4f}]" in pages
