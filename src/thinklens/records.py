@@ -165,3 +165,7 @@ class ScoreRow:
     num: int
     score: float
     stderr: float | None = None
+    # the score's confidence interval and how it was computed (report/intervals.py)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str | None = None

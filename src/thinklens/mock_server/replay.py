@@ -7,6 +7,9 @@ replay as an empty answer with no reasoning (that is what the client got).  A
 record without a reasoning field whose answer holds `</think>` is split there
 (raw outputs of models that think inside the content, e.g. QwQ).  An optional
 `finish_reason` is passed on (e.g. "length" for outputs cut by the token cap).
+A `.tar.gz` / `.tgz` / `.tar` file is read in memory: each `*.json` member holds a
+record or a list of them, and `generation.json` rows (`input_text`, `real_answer`,
+as saved by SGLang-based eval scripts) are taken as problem and raw output.
 
 Lookup: the record whose problem text occurs in the request's last user message;
 when several do, the longest problem wins.  Fast for thousands of records: the
@@ -19,6 +22,7 @@ length, not in the number of records).
 from __future__ import annotations
 
 import json
+import tarfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +125,52 @@ def parse_record(row: object, source: str) -> ReplayRecord:
     )
 
 
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+def _generation_row(row: object) -> object:
+    """A `generation.json` element (input_text, real_answer: a raw output whose chat
+    template prefilled `<think>`) -> a replay row; other rows pass unchanged."""
+    if not (isinstance(row, dict) and "input_text" in row and "real_answer" in row):
+        return row
+    answer = row["real_answer"]
+    if isinstance(answer, str) and not answer.lstrip().startswith("<think>"):
+        answer = "<think>\n" + answer  # the prefill, so an unclosed trace replays as reasoning cut by the cap
+    return {"problem": row["input_text"], "content": answer}
+
+
+def _load_archive(path: Path) -> list[ReplayRecord]:
+    """Every `*.json` member of a tar archive: a record or a list of records each
+    (e.g. one `generation.json` per problem), read in memory."""
+    records: list[ReplayRecord] = []
+    try:
+        tar = tarfile.open(path)
+    except (OSError, tarfile.TarError) as exc:
+        raise ConfigError(f"cannot read replay archive {path}: {exc}") from exc
+    with tar:
+        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")),
+                         key=lambda m: m.name)
+        for member in members:
+            source = f"{path}:{member.name}"
+            handle = tar.extractfile(member)
+            try:
+                data = json.load(handle)  # type: ignore[arg-type]
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{source}: invalid JSON ({exc})") from exc
+            rows = data if isinstance(data, list) else [data]
+            for i, row in enumerate(rows):
+                records.append(parse_record(_generation_row(row), f"{source}[{i}]"))
+    if not records:
+        raise ConfigError(f"replay archive {path} holds no .json member")
+    return records
+
+
 def load_replay_files(paths: tuple[Path, ...] | list[Path]) -> list[ReplayRecord]:
     records: list[ReplayRecord] = []
     for path in paths:
+        if str(path).endswith(_ARCHIVE_SUFFIXES):
+            records.extend(_load_archive(Path(path)))
+            continue
         try:
             handle = open(path, encoding="utf-8")
         except OSError as exc:

@@ -19,6 +19,7 @@ from ..metrics import Vote, subset_metrics
 from ..records import ScoreRow, SubsetStats
 from ..store import REPORT_FILENAME, RunStore
 from ..store.report import PlannedRow, judged_scores, planned_questions, planned_rows
+from .intervals import with_intervals
 
 OVERALL = "OVERALL"
 
@@ -162,13 +163,17 @@ async def build_report(
                 questions.setdefault(r.sample_id, [])
                 if r.status == "ok" and r.correct is not None:
                     questions[r.sample_id].append(Vote(r.repeat, r.correct, classes.get((r.sample_id, r.repeat))))
+            start = len(rows_out)
             for m in subset_metrics(questions, n):
                 rows_out.append(ScoreRow(config.model, dataset, m.metric, subset, m.num, _round(m.score), _round(m.stderr)))
+            rows_out[start:] = with_intervals(rows_out[start:], questions, n)
             stats_out.append(_stats(dataset, subset, rows, planned.get((dataset, subset), len(questions))))
             all_votes.update({f"{subset}\x00{q}": v for q, v in questions.items()})
         if order:
+            start = len(rows_out)
             for m in subset_metrics(all_votes, n):
                 rows_out.append(ScoreRow(config.model, dataset, m.metric, OVERALL, m.num, _round(m.score), _round(m.stderr)))
+            rows_out[start:] = with_intervals(rows_out[start:], all_votes, n)
             stats_out.append(
                 _stats(dataset, OVERALL, all_rows, sum(v for (d, _), v in planned.items() if d == dataset))
             )

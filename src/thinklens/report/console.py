@@ -7,6 +7,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from ..records import ScoreRow
 from .build import Report
 
 
@@ -16,6 +17,13 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
+def _score(row: ScoreRow) -> str:
+    """0.9180 ± 0.0240: the score and half its interval (asymmetric bootstrap: half the width)."""
+    if row.ci_low is None or row.ci_high is None:
+        return _fmt(row.score)
+    return f"{_fmt(row.score)} ± {(row.ci_high - row.ci_low) / 2:.4f}"
+
+
 def print_report(report: Report, console: Console | None = None) -> None:
     console = console or Console()
     scores = Table(title=f"Scores ({report.run_dir})", title_justify="left")
@@ -23,8 +31,11 @@ def print_report(report: Report, console: Console | None = None) -> None:
                          ("Num", "right"), ("Score", "right")):
         scores.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in report.rows:
-        scores.add_row(r.model, r.dataset, r.metric, r.subset, str(r.num), _fmt(r.score))
+        scores.add_row(r.model, r.dataset, r.metric, r.subset, str(r.num), _score(r))
     console.print(scores)
+    if any(r.ci_method for r in report.rows):
+        console.print("Score ± half the 95 % interval (report.json: ci_low, ci_high, ci_method; "
+                      "`thinklens compare` tells whether two runs really differ)")
 
     outcomes = Table(title="Outcomes per subset (tok = mean completion / reasoning tokens)", title_justify="left")
     for col in ("Dataset", "Subset", "N", "Gens", "Trunc", "NoAns", "Err", "Ungr", "Tok", "Think tok"):

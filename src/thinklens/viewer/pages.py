@@ -47,6 +47,9 @@ class ScoreLine:
     num: int
     score: float | None
     stderr: float | None
+    ci_low: float | None = None  # the report's 95 % interval, when it has one (docs/statistics.md)
+    ci_high: float | None = None
+    ci_method: str | None = None
 
 
 @dataclass
@@ -74,6 +77,7 @@ def report_lines(report: dict[str, Any] | None) -> list[ScoreLine]:
         out.append(ScoreLine(
             str(r.get("model", "")), str(r.get("dataset", "")), str(r.get("metric", "")), str(r.get("subset", "")),
             int(r.get("num") or 0), _num(r.get("score")), _num(r.get("stderr")),
+            _num(r.get("ci_low")), _num(r.get("ci_high")), str(r["ci_method"]) if r.get("ci_method") else None,
         ))
     return out
 
