@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from rich.console import Console
@@ -31,8 +31,10 @@ from .redaction import redact_url
 from .records import Generation, Sample, Score
 from .runlock import RunLock
 from .scoring import Scorer
-from .report import Report, build_report, print_report, write_report
 from .store import RunStore, is_run_folder, storage_errors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .report import Report
 
 
 @dataclass(frozen=True)
@@ -148,11 +150,15 @@ class Runner:
                 history.append({"started_at": t0, "ended_at": time.time(), "requests": sent, "failed": failed,
                                 "request_seconds": round(request_seconds, 3)})
                 store.set_meta("history", history)
+                from .report import build_report  # after the requests: no start-up cost (numpy)
+
                 report = await build_report(store, config, benchmarks, scorer.pool)
             finally:
                 await scorer.close()
                 if backend is not None:
                     await backend.close()
+            from .report import print_report, write_report
+
             write_report(report, self.run_dir)
             print_report(report, Console())
             if failed:
@@ -275,6 +281,8 @@ def regrade(run_dir: str | Path, *, console: Console | None = None, workers: int
 
 
 async def _regrade(run_dir: Path, console: Console, workers: int | None) -> Report:
+    from .report import build_report, print_report, write_report
+
     store = RunStore(run_dir)
     try:
         config = make_config(store.get_meta("config"))

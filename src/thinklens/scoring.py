@@ -10,12 +10,15 @@ the run store, so a resume or `--regrade` asks nothing twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import TaskConfig
-from .grading import GradeRequest, GradingPool
+from .grading import GradeRequest
 from .records import Generation, Sample, Score
 from .store import RunStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .grading.pool import GradingPool
 
 
 def grade_request(sample: Sample, gen: Generation, grader: str) -> GradeRequest:
@@ -48,6 +51,8 @@ class Scorer:
 
     @classmethod
     def for_config(cls, config: TaskConfig, store: RunStore | None) -> "Scorer":
+        from .grading.pool import GradingPool
+
         pool = GradingPool(workers=config.grading_workers, timeout=config.grading_timeout)
         if config.judge_strategy == "rule":
             return cls(pool)

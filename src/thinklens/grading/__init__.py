@@ -9,9 +9,14 @@ per-item time limit (a pathological formula can never hang an evaluation).
 
 from __future__ import annotations
 
-from .extract import extract_answer
-from .graders import grade, grade_quick
+from typing import TYPE_CHECKING, Any
+
 from .request import DATASET_GRADERS, GRADERS, GradeRequest, grader_for_dataset
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .extract import extract_answer
+    from .graders import grade, grade_quick
+    from .pool import GradingPool
 
 __all__ = [
     "DATASET_GRADERS",
@@ -25,9 +30,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "GradingPool":  # multiprocessing machinery only when asked for
+def __getattr__(name: str) -> Any:
+    # Lazy: `thinklens eval` imports the request records before its first request, and
+    # the graders (and the pool's process machinery) only once an answer needs them.
+    if name == "GradingPool":
         from .pool import GradingPool
 
         return GradingPool
+    if name in ("grade", "grade_quick"):
+        from . import graders
+
+        return getattr(graders, name)
+    if name == "extract_answer":
+        from .extract import extract_answer
+
+        return extract_answer
     raise AttributeError(name)

@@ -38,8 +38,15 @@ from typing import Any
 
 from ..records import Score
 from ._worker import READY, request_to_tuple
-from .graders import grade_quick, ungraded
 from .request import GradeRequest
+
+
+def ungraded(req: GradeRequest, reason: str, *, error: str) -> Score:
+    # The graders module (~0.1 s of imports) loads at the first answer, not at pool start:
+    # an eval creates its pool before its first request.
+    from .graders import ungraded as make_ungraded
+
+    return make_ungraded(req, reason, error=error)
 
 # Responses longer than this skip the in-caller quick path: the caller may be an event
 # loop, and even linear-time scans of megabytes are better done in a worker.
@@ -264,6 +271,8 @@ class GradingPool:
             raise RuntimeError("GradingPool is closed")
         fut: Future = Future()
         if self.quick_path and len(req.response) <= QUICK_PATH_MAX_CHARS:
+            from .graders import grade_quick  # cached after the first answer
+
             try:
                 quick = grade_quick(req)
             except Exception:  # noqa: BLE001 - let the worker (and its limits) have a go
