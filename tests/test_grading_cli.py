@@ -19,7 +19,7 @@ PREDS = [
     {"id": 5, "reasoning": "long thoughts", "response": "Thus $x = \\boxed{3}$.", "gold": "x=3", "finish_reason": "stop"},
     {"id": 6, "response": "I do not know.", "gold": "2"},
     {"id": 7, "response": "thinking 2+2=4 ...</think>\n\n**Final Answer:** 4", "gold": "4"},
-    {"id": 8, "response": "\\boxed{10^{10^{10}}}", "gold": "5"},
+    {"id": 8, "response": "\\boxed{10^{10^{10}} - 1}", "gold": "5"},
 ]
 
 
