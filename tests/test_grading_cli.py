@@ -52,7 +52,7 @@ def test_grade_command_end_to_end(tmp_path: Path) -> None:
     assert (by_id[8]["correct"], by_id[8]["reason"]) == (None, "ungraded")
     for r in rows:  # the audit fields are always there
         assert {"correct", "extracted", "reason", "normalized_pred", "normalized_gold", "method", "grading"} <= set(r)
-    assert "graded 8 answers" in proc.stderr
+    assert "graded 8 answers: accuracy 0.3750, ungraded counted as not correct" in proc.stderr  # 3 of 8
 
 
 def test_grade_to_stdout_with_grader_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,6 +89,9 @@ def test_ungraded_answers_stay_in_every_denominator(tmp_path: Path) -> None:
         assert live[(subset, metric)][0] == num and round(live[(subset, metric)][1], 4) == score, (subset, metric)
     counts = {c.subset: c for c in reader.subset_counts()}
     assert counts["A"].ungraded == 3
+    # the run page's "correct / graded" is over every graded answer, ungraded included
+    progress = reader.progress()
+    assert (progress.correct, progress.graded) == (1, 5)
 
     # the console table names the column and what it means
     console = Console(record=True, width=250)

@@ -146,7 +146,7 @@ class Progress:
     generated: int
     ok: int
     errors: int
-    graded: int
+    graded: int  # grading done, ungraded included: "correct / graded" follows the score rule
     correct: int
     pending: int
     state: str  # complete | running | incomplete
@@ -310,7 +310,7 @@ class RunReader:
         with self.lock:
             gen, ok, err, graded, correct, pending, last = self.conn.execute(
                 """SELECT COUNT(*), SUM(status='ok'), SUM(status='error'),
-                          SUM(status='ok' AND graded=1 AND correct IS NOT NULL), SUM(correct=1),
+                          SUM(status='ok' AND graded=1), SUM(status='ok' AND correct=1),
                           SUM(status='ok' AND graded=0), MAX(MAX(IFNULL(created_at, 0)), MAX(IFNULL(graded_at, 0)))
                    FROM temp.s WHERE pos IS NOT NULL"""
             ).fetchone()
