@@ -117,13 +117,15 @@ def test_unknown_dataset_or_subset_is_a_clear_error(tmp_path):
         analyse_run(run, make_settings(subsets=["Biology"]), progress=False, figures=False)
 
 
-def test_ungraded_traces_count_apart_from_accuracy(tmp_path):
+def test_ungraded_traces_count_apart_and_as_not_correct(tmp_path):
+    # counted apart (n_ungraded), but never out of the denominator: as report.json
     run = write_run(tmp_path / "run", _mc_rows(), model="mc-model", grade=False)
     result = analyse_run(run, make_settings(max_tokens=None, count=None, grading_workers=1), progress=False,
                          figures=False)
     overall = result.summary["subsets"]["overall"]
-    assert overall["n"] == 3 and overall["n_graded"] == 0 and overall["accuracy"] is None
-    assert overall["xi_o"] is None and overall["n_reached_correct"] == 3
+    assert overall["n"] == 3 and overall["n_graded"] == 0 and overall["n_ungraded"] == 3
+    assert overall["accuracy"] == 0.0
+    assert overall["xi_o"] == 0.0 and overall["n_reached_correct"] == 3
 
 
 def test_a_run_with_several_datasets_needs_one_chosen(tmp_path):

@@ -19,7 +19,7 @@ PREDS = [
     {"id": 5, "reasoning": "long thoughts", "response": "Thus $x = \\boxed{3}$.", "gold": "x=3", "finish_reason": "stop"},
     {"id": 6, "response": "I do not know.", "gold": "2"},
     {"id": 7, "response": "thinking 2+2=4 ...</think>\n\n**Final Answer:** 4", "gold": "4"},
-    {"id": 8, "response": "\\boxed{10^{10^{10}}}", "gold": "5"},
+    {"id": 8, "response": "\\boxed{10^{10^{10}} - 1}", "gold": "5"},
 ]
 
 
@@ -52,7 +52,7 @@ def test_grade_command_end_to_end(tmp_path: Path) -> None:
     assert (by_id[8]["correct"], by_id[8]["reason"]) == (None, "ungraded")
     for r in rows:  # the audit fields are always there
         assert {"correct", "extracted", "reason", "normalized_pred", "normalized_gold", "method", "grading"} <= set(r)
-    assert "graded 8 answers" in proc.stderr
+    assert "graded 8 answers: accuracy 0.3750, ungraded counted as not correct" in proc.stderr  # 3 of 8
 
 
 def test_grade_to_stdout_with_grader_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,9 +78,54 @@ def test_explosive_answers_are_refused_before_sympy(answer: str) -> None:
 
 
 def test_explosive_answer_is_ungraded_not_wrong() -> None:
-    score = grade(GradeRequest("math", r"\boxed{10^{10^{10}}}", "5"))
+    # a subtraction of towers: its size cannot be bounded cheaply, so no verdict
+    score = grade(GradeRequest("math", r"\boxed{10^{10^{10}} - 10^{10^{10}} + 5}", "5"))
     assert score.correct is None and score.reason == "ungraded"
     assert "power tower" in score.detail["notes"][0]
+
+
+@pytest.mark.parametrize("grader", ["math", "integer"])
+@pytest.mark.parametrize(
+    "answer", [r"10^{10^{10}}", r"10^{10^{10^{10}}}", r"2^{1000000}", r"9999!", "9" * 400, r"-10^{10^{10}}",
+               r"\left(10^{9}\right)^{10^{9}}", r"3 \cdot 10^{600} + 7"],
+)
+def test_explosive_answer_far_from_the_gold_is_wrong_by_size(answer: str, grader: str) -> None:
+    score = grade(GradeRequest(grader, f"\\boxed{{{answer}}}", "7"))
+    assert (score.correct, score.reason) == (False, "not_equivalent"), score
+    assert score.detail["comparison"] in ("magnitude", "integer")  # the integer grader reads 400 digits itself
+
+
+@pytest.mark.parametrize(
+    "pred,gold",
+    [(r"10^{10^{10}}", r"10^{10^{10}}"), (r"\frac{9}{5}", r"1\frac{4}{5}"), ("10^23", "1000"), (r"10^{400}", r"10^{400}"),
+     (r"\frac{10^{401}}{10}", r"10^{400}"), (r"2\sqrt{3}", r"\sqrt{12}")],
+)
+def test_size_bounds_never_call_equal_values_unequal(pred: str, gold: str) -> None:
+    from thinklens.grading.magnitude import differ_by_size
+
+    assert not differ_by_size(pred, gold)
+
+
+def test_size_bounds_are_intervals_around_the_value() -> None:
+    import math
+
+    from thinklens.grading.magnitude import size_of
+
+    for latex, value in ((r"2^{10}", 1024), (r"\frac{1}{2}", 0.5), ("0.00123", 0.00123), (r"2\sqrt{3}", 2 * 3 ** 0.5),
+                         (r"5!", 120), (r"1.5\times10^{5}", 150000), (r"10^{3}+10^{3}", 2000)):
+        size = size_of(latex)
+        assert size is not None and size.lo <= math.log10(value) <= size.hi, latex
+    assert size_of("x + 1") is None and size_of("1,000") is None and size_of(r"10^{-5}") is None
+
+
+@pytest.mark.parametrize(
+    "answer,gold,correct",
+    [(r"13 = 42", "42", False), (r"13 = 6 \times 7", "42", False), (r"6 \times 7 = 42", "42", True),
+     (r"42 = 42", "42", True), (r"x = 42", "42", True), (r"f(3) = 42", "42", True), (r"x = 41", "42", False)],
+)
+def test_equation_with_a_numeric_left_side_must_hold(answer: str, gold: str, correct: bool) -> None:
+    for grader in ("math", "integer"):
+        assert grade(GradeRequest(grader, f"\\boxed{{{answer}}}", gold)).correct is correct, (grader, answer)
 
 
 def test_megabyte_answer_is_not_compared_symbolically() -> None:

@@ -161,3 +161,22 @@ def test_both_languages_have_every_string() -> None:
         assert "/x" in t("no_runs", path="/x")
     with pytest.raises(ValueError):
         translator("fr")
+
+
+def test_a_megabyte_line_is_plain_text_with_the_rest_behind_show_all() -> None:
+    from thinklens.viewer.render import LONG_HEAD_CHARS, render_markdown, render_reasoning
+
+    line = "Let $x_{1}=2$ so <script>window.__xss=1</script> " * 20_000
+    out = str(render_markdown("Intro.\n\n" + line))
+    assert 'class="math' not in out and "<script>" not in out  # no KaTeX spans; escaped
+    assert "show all (" in out and out.count("<pre") == 2
+    head = out.split("<details")[0]
+    assert len(head) < 2 * LONG_HEAD_CHARS + 1000  # what the browser lays out at first
+    # a thought-switch mark across the cut stays balanced
+    text = "x" * (LONG_HEAD_CHARS - 3) + " Wait, " + "y" * 30_000
+    steps = render_reasoning(text, switches=[(LONG_HEAD_CHARS - 2, "Wait")])
+    html = str(steps[0].html)
+    assert html.count("<mark") == html.count("</mark>") == 1
+    # ordinary long texts (many short lines) keep markdown and math
+    normal = str(render_markdown("Let $x=1$.\n" * 5_000))
+    assert 'class="math"' in normal and "show all" not in normal

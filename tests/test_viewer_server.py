@@ -133,7 +133,7 @@ def test_live_counts_agree_with_the_report(root: Path) -> None:
     for s in report["subsets"]:
         c = live[(s["dataset"], s["subset"])]
         for name in ("samples", "generations", "graded", "truncated", "no_answer", "errors", "ungraded",
-                     "mean_completion_tokens", "mean_reasoning_tokens"):
+                     "tokens_over", "mean_completion_tokens", "mean_reasoning_tokens"):
             assert getattr(c, name) == s[name], (s["subset"], name)
 
 

@@ -1,9 +1,15 @@
 """Accuracy statistics over repeated samples: avg@n, pass@k (unbiased), maj@k, std error.
 
-Only verdicts count: a failed request or an ungraded answer is neither right nor
-wrong, so it is left out of every denominator (and counted apart in the report).
-Each question may therefore have its own number of verdicts n_i; pass@k and maj@k
-use the questions with n_i >= k, and `num` says how many that was.
+A score counts only answers proven correct.  Every answered generation (status ok)
+casts a vote: an ungraded one (the grader timed out or refused: no verdict) is shown
+and counted apart as "ungraded", never called wrong, but it votes "not correct" and
+never leaves the denominator; otherwise an absurd answer that defeats the grader
+would raise the score.  Only a failed request (stored as an error, re-run by the next
+resume) casts no vote.  `vote_correct` is that rule; the report, the viewer and
+`thinklens efficiency` all apply it.
+
+Each question may therefore have its own number of votes n_i; pass@k and maj@k use
+the questions with n_i >= k, and `num` says how many that was.
 """
 
 from __future__ import annotations
@@ -20,6 +26,14 @@ class Vote:
     repeat: int
     correct: bool
     answer_class: str | None  # equivalence class of the extracted answer (None: no answer)
+
+
+def vote_correct(status: str, correct: bool | None) -> bool | None:
+    """The vote a stored generation casts: None (no vote) for a failed request, else
+    True only for an answer proven correct (ungraded and pending count as not correct)."""
+    if status != "ok":
+        return None
+    return correct is True
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,10 @@ class SubsetStats:
     truncated: int
     no_answer: int
     errors: int
-    ungraded: int
+    ungraded: int  # answered, but no verdict: counted here and as "not correct" in every score
+    # The token means share one denominator: `tokens_over` ok generations (those with a
+    # completion token count; a missing reasoning count among them is 0).
+    tokens_over: int
     mean_completion_tokens: float | None
     mean_reasoning_tokens: float | None
 

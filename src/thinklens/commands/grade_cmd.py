@@ -159,10 +159,10 @@ def graded_record(line: InputLine, score: Any) -> dict[str, Any]:
 
 def _summary(scores: list[Any]) -> str:
     reasons = Counter(s.reason for s in scores)
-    graded = [s for s in scores if s.correct is not None]
-    acc = sum(1 for s in graded if s.correct) / len(graded) if graded else 0.0
+    # as every score (metrics.vote_correct): an ungraded answer counts as not correct
+    acc = sum(1 for s in scores if s.correct is True) / len(scores) if scores else 0.0
     parts = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
-    return f"graded {len(scores)} answers: accuracy {acc:.4f} over {len(graded)} with a verdict ({parts})"
+    return f"graded {len(scores)} answers: accuracy {acc:.4f}, ungraded counted as not correct ({parts})"
 
 
 # ---------------------------------------------------------------------------------------

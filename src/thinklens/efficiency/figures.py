@@ -77,7 +77,7 @@ def plot_grid(
         if single:
             entries = series[0][1]
             key = "n_reached_correct" if metric in ("first_correct_tokens", "reflection_tokens", "token_efficiency") \
-                else "n_graded" if metric == "accuracy" else "n_complete"
+                else "n" if metric == "accuracy" else "n_complete"
             labels = [f"{s}\nn={(entries.get(s) or {}).get(key, 0)}" for s in subsets]
         else:
             labels = subsets

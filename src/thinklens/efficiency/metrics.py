@@ -8,13 +8,15 @@ end of the first step that reaches the correct answer, that step included):
   per-trace ratios): over the traces whose reasoning reaches a correct answer
   (`n_reached_correct` of them).
 - thought_num: mean number of thought switches; solutions: mean solution rounds.
-- accuracy: the run's own graded final-answer accuracy on the selected traces
-  (traces without a verdict excluded, `n_graded` counted).
-- xi_o (outcome efficiency, Chen et al. 2024): mean over graded traces of σ·T̂/T, σ = 1
-  when the final answer is correct; a correct trace whose reasoning never states the
-  answer needed all of it (T̂ = T).
-- xi_ut (underthinking score, Wang et al. 2025): mean over traces with a wrong final
-  answer of 1 − T̂/T, with T̂ = T when no step is correct.
+- accuracy: the run's own final-answer accuracy on the selected traces, as in the
+  report (metrics.vote_correct): a trace without a verdict (grader timeout) counts as
+  not correct and stays in the denominator; `n_graded` / `n_ungraded` say how many.
+- xi_o (outcome efficiency, Chen et al. 2024): mean over traces of σ·T̂/T, σ = 1 when
+  the final answer is proven correct (0 when wrong or ungraded); a correct trace whose
+  reasoning never states the answer needed all of it (T̂ = T).
+- xi_ut (underthinking score, Wang et al. 2025): mean over traces whose final answer
+  is not proven correct (wrong or ungraded) of 1 − T̂/T, with T̂ = T when no step is
+  correct.
 
 Truncated traces (finish_reason "length") are counted in `n`, `n_truncated` and
 `accuracy` (a truncated answer is graded like any other), but their token metrics
@@ -109,12 +111,14 @@ def summarize(samples: list[SampleEfficiency]) -> dict[str, Any]:
     truncated = [s for s in samples if s.truncated]
     out = {"n": len(samples), "n_complete": len(complete), "n_truncated": len(truncated)}
     out.update(_token_metrics(complete))
-    graded = [s for s in samples if s.correct is not None]
-    out["n_graded"] = len(graded)
-    out["accuracy"] = _mean([1.0 if s.correct else 0.0 for s in graded])
-    scored = [s for s in complete if s.correct is not None and s.ratio is not None]
-    out["xi_o"] = _mean([(s.ratio or 0.0) if s.correct else 0.0 for s in scored])
-    wrong = [s for s in scored if not s.correct]
+    # traces are answered generations (failed requests never reach here): an ungraded
+    # one is "not correct" and stays in every denominator, as in report.json
+    out["n_graded"] = sum(1 for s in samples if s.correct is not None)
+    out["n_ungraded"] = sum(1 for s in samples if s.correct is None)
+    out["accuracy"] = _mean([1.0 if s.correct is True else 0.0 for s in samples])
+    scored = [s for s in complete if s.ratio is not None]
+    out["xi_o"] = _mean([(s.ratio or 0.0) if s.correct is True else 0.0 for s in scored])
+    wrong = [s for s in scored if s.correct is not True]
     out["n_incorrect"] = len(wrong)
     out["xi_ut"] = _mean([1.0 - (s.ratio or 0.0) for s in wrong])
     out["n_judge_unparsed"] = sum(1 for s in samples if s.first_correct.status == "unparsed")

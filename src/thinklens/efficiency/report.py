@@ -31,10 +31,11 @@ DEFINITIONS = {
     "reflection_tokens": "mean T - T^ over the n_reached_correct traces",
     "token_efficiency": "mean T^/T over the n_reached_correct traces",
     "thought_num": "mean number of thought switches (settings.switch_phrases, case-insensitive, word boundaries)",
-    "accuracy": "the run's own graded final-answer accuracy on the selected traces (n_graded with a verdict)",
-    "xi_o": "outcome efficiency: mean over graded complete traces of sigma*T^/T (sigma: final answer correct; "
+    "accuracy": "the run's own final-answer accuracy on the selected traces; a trace without a verdict "
+                "(n_ungraded) counts as not correct, as in report.json",
+    "xi_o": "outcome efficiency: mean over complete traces of sigma*T^/T (sigma: final answer proven correct; "
             "T^ = T when no step is correct)",
-    "xi_ut": "underthinking score: mean over incorrect complete traces of 1 - T^/T (T^ = T when no step is correct)",
+    "xi_ut": "underthinking score: mean over complete traces not proven correct (wrong or ungraded) of 1 - T^/T (T^ = T when no step is correct)",
     "solutions": "mean solution rounds: steps that state an answer",
     "truncated": "traces cut by the token limit: counted in n, n_truncated and accuracy; their token metrics are here",
 }

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..records import Score
 from .extract import Extraction, find_answer, letter_of, strip_text_wrappers
+from .magnitude import differ_by_size
 from .math_equiv import Comparison, TooRisky, compare_math, compare_quick
 from .normalize import normalize_answer, strip_delimiters, unwrap_text
 from .request import GradeRequest
@@ -164,6 +165,9 @@ def _compare_number_quick(req: GradeRequest, found: Extraction) -> Comparison | 
             return _compare_numbers(pred, gold, "number_in_text", _canon(pred), _canon(gold))
     if gold is None:
         return None
+    if differ_by_size(strip_delimiters(found.answer), str(gold)):
+        return Comparison(False, "magnitude", normalize_answer(found.answer)[:200], norm_gold,
+                          ["the sizes of the two numbers differ"])
     # A formula (\frac{46}{2}, 2^{5}): leave it to the symbolic comparison.
     return None if re.search(r"\d", found.answer) else Comparison(False, method, normalize_answer(found.answer), norm_gold)
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from . import forms
 from .extract import strip_text_wrappers
+from .magnitude import differ_by_size
 from .normalize import normalize_answer, strip_delimiters, unwrap_text
 
 # math-verify logs a warning when its own signal timeouts are disabled; we disable them on
@@ -57,6 +58,13 @@ _LETTER_LIST_RE = re.compile(r"^\(?[A-Z]\)?(?:(?:,|and|\\text\{and\})\(?[A-Z]\)?
 _TEXT_GOLD_RE = re.compile(r"^\\(?:text|textbf|textrm|mbox|mathrm)\s*\{\s*([A-Za-z][A-Za-z '\-]*?)\s*\}$|^([A-Za-z]{4,})$")
 _BASE_GOLD_RE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d+)\}?$")
 _ASSIGN_PREFIX_RE = re.compile(r"^\\?[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?!=)")
+_EQUALS_RE = re.compile(r"(?<![<>!=\\])=(?!=)")
+
+
+def equation_sides(s: str) -> tuple[str, str] | None:
+    """`a = b` -> (a, b) when the answer is one equation (exactly one `=`)."""
+    parts = _EQUALS_RE.split(s)
+    return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 and all(p.strip() for p in parts) else None
 
 
 def _letter(s: str) -> str | None:
@@ -251,11 +259,30 @@ def compare_math(pred: str, gold: str, problem: str = "") -> Comparison:
             if _parsed_ok(rhs_parsed) and verify(gold_parsed, rhs_parsed):
                 equal = True
                 notes.append("compared the right-hand side of the stated equation")
+    if equal and "=" not in norm_gold:
+        left = _constant_left_side(strip_delimiters(pred))
+        if left is not None and not verify(gold_parsed, left):
+            # "13 = 42" states a falsehood, not the answer 42 ("x = 42" and "f(3) = 42"
+            # name the quantity on the left and keep the right-hand side)
+            return Comparison(False, "equation_sides", norm_pred, norm_gold,
+                              ["the left side of the stated equation is a number that is not the gold"])
     if equal:
         violation = forms.violation(problem, pred, gold)
         if violation:
             return Comparison(False, "form", norm_pred, norm_gold, [violation])
     return Comparison(equal, "math_verify", norm_pred, norm_gold, notes)
+
+
+def _constant_left_side(pred: str) -> tuple[Any, ...] | None:
+    """The parsed left side of `a = b` when it is a constant (no variable in it)."""
+    sides = equation_sides(pred)
+    if sides is None or _ASSIGN_PREFIX_RE.match(pred.strip()):
+        return None
+    parsed = parse_latex_answer(_for_parsing(sides[0]))
+    # is_number: no free symbol and no undefined function ("f(3)" names a value)
+    if not _parsed_ok(parsed) or getattr(parsed[0], "is_number", False) is not True:
+        return None
+    return parsed
 
 
 def compare_quick(pred: str, gold: str, problem: str, norm_pred: str | None = None, norm_gold: str | None = None) -> Comparison | None:
@@ -271,6 +298,13 @@ def compare_quick(pred: str, gold: str, problem: str, norm_pred: str | None = No
     special = compare_special(pred, gold, norm_pred, norm_gold)
     if special is not None:
         return special
+    sides = equation_sides(norm_pred) if "=" not in norm_gold else None
+    if sides is not None:
+        left, right, g = exact_rational(sides[0]), exact_rational(sides[1]), exact_rational(norm_gold)
+        if left is not None and right is not None and g is not None and not left == right == g:
+            # "13=42" against 42: both sides are numbers, and they are not both the gold
+            return Comparison(False, "equation_sides", norm_pred, norm_gold,
+                              ["the sides of the stated equation are not both the gold"])
     p, g = exact_rational(norm_pred), exact_rational(norm_gold)
     if p is not None and g is not None:
         # Both plain integers or fractions: exact arithmetic decides, no sympy needed.
@@ -280,6 +314,10 @@ def compare_quick(pred: str, gold: str, problem: str, norm_pred: str | None = No
         if violation:
             return Comparison(False, "form", norm_pred, norm_gold, [violation])
         return Comparison(True, "exact_rational", norm_pred, norm_gold)
+    if differ_by_size(strip_delimiters(pred), strip_delimiters(gold)):
+        # A power tower or a 400-digit number against 7: sizes alone prove them unequal
+        # (sympy would be refused them as too explosive, leaving no verdict).
+        return Comparison(False, "magnitude", norm_pred[:200], norm_gold, ["the sizes of the two numbers differ"])
     return None
 
 

@@ -15,7 +15,7 @@ from ..atomic import atomic_write_text
 from ..benchmarks import Benchmark
 from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
-from ..metrics import Vote, subset_metrics
+from ..metrics import Vote, subset_metrics, vote_correct
 from ..records import ScoreRow, SubsetStats
 from ..store import REPORT_FILENAME, RunStore
 from ..store.report import PlannedRow, judged_scores, planned_questions, planned_rows
@@ -69,13 +69,16 @@ def _load_rows(store: RunStore) -> dict[str, dict[str, list[_Row]]]:
     return out
 
 
-def _mean(values: list[int | None]) -> float | None:
-    vals = [v for v in values if v is not None]
-    return round(sum(vals) / len(vals), 1) if vals else None
+def _mean(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _stats(dataset: str, subset: str, rows: list[_Row], planned_questions: int) -> SubsetStats:
     ok = [r for r in rows if r.status == "ok"]
+    # Both token means are over the same generations (those with a completion count), a
+    # missing reasoning count there being 0 (the client only leaves it out of an empty
+    # completion); averaging each over its own non-null rows let reasoning exceed completion.
+    counted = [r for r in ok if r.completion_tokens is not None]
     return SubsetStats(
         dataset=dataset,
         subset=subset,
@@ -86,8 +89,9 @@ def _stats(dataset: str, subset: str, rows: list[_Row], planned_questions: int) 
         no_answer=sum(1 for r in ok if r.reason in ("no_answer", "truncated")),
         errors=sum(1 for r in rows if r.status == "error"),
         ungraded=sum(1 for r in ok if not r.graded or r.correct is None),
-        mean_completion_tokens=_mean([r.completion_tokens for r in ok]),
-        mean_reasoning_tokens=_mean([r.reasoning_tokens for r in ok]),
+        tokens_over=len(counted),
+        mean_completion_tokens=_mean([r.completion_tokens or 0 for r in counted]),
+        mean_reasoning_tokens=_mean([r.reasoning_tokens or 0 for r in counted]),
     )
 
 
@@ -96,15 +100,15 @@ async def _answer_classes(
 ) -> dict[tuple[str, int], str | None]:
     """Equivalence class of each verdict's answer, for majority voting.
 
-    All correct answers are equivalent to the gold, hence one class.  Wrong answers
-    are grouped by their normalised form, then groups whose representatives the
+    All correct answers are equivalent to the gold, hence one class.  Wrong and
+    ungraded answers (not proven correct: they can win the vote, never for the gold) are grouped by their normalised form, then groups whose representatives the
     grader finds equivalent are merged ("0.5" and "\\frac12"), so a split vote
     among equivalent wrong answers cannot hand the majority to the gold.
     """
     classes: dict[tuple[str, int], str | None] = {}
     wrong_by_question: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for r in rows:
-        if r.correct is None:
+        if r.status != "ok":
             continue
         if r.correct:
             classes[(r.sample_id, r.repeat)] = "=gold"
@@ -161,8 +165,9 @@ async def build_report(
             questions: dict[str, list[Vote]] = defaultdict(list)
             for r in rows:
                 questions.setdefault(r.sample_id, [])
-                if r.status == "ok" and r.correct is not None:
-                    questions[r.sample_id].append(Vote(r.repeat, r.correct, classes.get((r.sample_id, r.repeat))))
+                vote = vote_correct(r.status, r.correct)
+                if vote is not None:  # ungraded votes "not correct" (metrics.py)
+                    questions[r.sample_id].append(Vote(r.repeat, vote, classes.get((r.sample_id, r.repeat))))
             start = len(rows_out)
             for m in subset_metrics(questions, n):
                 rows_out.append(ScoreRow(config.model, dataset, m.metric, subset, m.num, _round(m.score), _round(m.stderr)))

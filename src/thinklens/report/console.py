@@ -37,13 +37,18 @@ def print_report(report: Report, console: Console | None = None) -> None:
         console.print("Score ± half the 95 % interval (report.json: ci_low, ci_high, ci_method; "
                       "`thinklens compare` tells whether two runs really differ)")
 
-    outcomes = Table(title="Outcomes per subset (tok = mean completion / reasoning tokens)", title_justify="left")
-    for col in ("Dataset", "Subset", "N", "Gens", "Trunc", "NoAns", "Err", "Ungr", "Tok", "Think tok"):
+    outcomes = Table(
+        title="Outcomes per subset (Ungr = no verdict, scored as not correct; Tok / Think tok = mean completion / "
+              "reasoning tokens, both over the same Tok n answered generations)",
+        title_justify="left",
+    )
+    for col in ("Dataset", "Subset", "N", "Gens", "Trunc", "NoAns", "Err", "Ungr", "Tok n", "Tok", "Think tok"):
         outcomes.add_column(col, justify="left" if col in ("Dataset", "Subset") else "right", no_wrap=True)
     for s in report.subsets:
         outcomes.add_row(
             s.dataset, s.subset, str(s.samples), str(s.generations), str(s.truncated), str(s.no_answer),
-            str(s.errors), str(s.ungraded), _fmt(s.mean_completion_tokens, 0), _fmt(s.mean_reasoning_tokens, 0),
+            str(s.errors), str(s.ungraded), str(s.tokens_over), _fmt(s.mean_completion_tokens, 0),
+            _fmt(s.mean_reasoning_tokens, 0),
         )
     console.print(outcomes)
     if report.judge:

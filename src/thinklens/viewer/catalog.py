@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..store import is_run_folder
-from .features import is_perf_folder
+from .features import is_perf_folder, stays_inside
 from .reader import RunReader
 
 RESCAN_INTERVAL_S = 5.0
@@ -69,6 +69,7 @@ class Catalog:
                     comparisons += [
                         folder / n for n in sorted(names)
                         if n.startswith(COMPARISON_PREFIX) and n.lower().endswith((".png", ".svg"))
+                        and stays_inside(folder / n, folder)
                     ]
             self._runs = self._index(runs)
             self._perfs = self._index(perfs)
@@ -146,14 +147,17 @@ class Catalog:
 
     # ---- files ---------------------------------------------------------------------
     def contained_file(self, base: Path, name: str) -> Path:
-        """`base/name` if it is a regular file inside both `base` and the served root
-        (symlinks and `..` resolved first); NotFound otherwise."""
+        """`base/name` if it is a regular file inside `base`, the served root and the
+        folder that holds it (symlinks and `..` resolved first): a symlink out of a
+        run folder is never served or copied.  NotFound otherwise."""
         if not name or "\x00" in name:
             raise NotFound(name)
         try:
             target = (base / name).resolve(strict=True)
+            holder = (base / name).parent.resolve(strict=True)
         except (OSError, RuntimeError):
             raise NotFound(name) from None
-        if not (target.is_relative_to(base.resolve()) and target.is_relative_to(self.root)) or not target.is_file():
+        inside = target.is_relative_to(base.resolve()) and target.is_relative_to(self.root)
+        if not (inside and target.is_relative_to(holder)) or not target.is_file():
             raise NotFound(name)
         return target

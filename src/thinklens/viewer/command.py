@@ -35,9 +35,14 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         from .export import export_site
 
-        result = export_site(args.path, args.export, lang=args.lang, progress=lambda m: print(m, file=sys.stderr))
+        result = export_site(args.path, args.export, lang=args.lang, progress=lambda m: print(m, file=sys.stderr),
+                             warn=lambda m: print(f"warning: {m}", file=sys.stderr))
         print(f"wrote {result.pages} pages and {result.files} files to {result.out_dir} in {result.seconds:.1f}s "
               f"(open {result.out_dir / 'index.html'})")
+        if result.broken:
+            # exit 0: the site is complete for every readable run and marks the broken ones
+            print(f"warning: {len(result.broken)} broken run(s) exported as broken-run pages: "
+                  f"{', '.join(result.broken)}", file=sys.stderr)
         return 0
 
     from .server import serve

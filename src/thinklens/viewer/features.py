@@ -83,13 +83,24 @@ def load_efficiency(run_dir: Path) -> EfficiencySummary | None:
     )
 
 
+def stays_inside(path: Path, folder: Path) -> bool:
+    """`path` is a regular file that resolves (symlinks followed) inside `folder`: a
+    symlink out of a run folder is never listed, served or copied."""
+    try:
+        target = path.resolve(strict=True)
+        return target.is_file() and target.is_relative_to(folder.resolve(strict=True))
+    except (OSError, RuntimeError):
+        return False
+
+
 def figures(folder: Path, prefix: str = "") -> list[Path]:
     """Image files directly in `folder` whose name starts with `prefix`, sorted."""
     try:
         entries = sorted(folder.iterdir())
     except OSError:
         return []
-    found = [p for p in entries if p.is_file() and p.suffix.lower() in FIGURE_SUFFIXES and p.name.startswith(prefix)]
+    found = [p for p in entries
+             if p.suffix.lower() in FIGURE_SUFFIXES and p.name.startswith(prefix) and stays_inside(p, folder)]
     # efficiency and perf draw each figure twice (PNG and SVG): show it once, as SVG
     stems_with_svg = {p.stem for p in found if p.suffix.lower() == ".svg"}
     return [p for p in found if p.suffix.lower() == ".svg" or p.stem not in stems_with_svg]

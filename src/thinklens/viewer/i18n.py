@@ -58,6 +58,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "ungraded": "ungraded",
         "pending": "grading",
         "all": "all",
+        "tokens_over": "Means over",
+        "broken_run": "run store unreadable",
+        "counts_note": "Ungraded answers (no verdict) are shown apart and count as not correct in every score; "
+                       "failed requests are left out. Both token means are over the same generations: "
+                       "the answered ones with a token count (Means over).",
         "mean_completion_tokens": "Mean completion tokens",
         "mean_reasoning_tokens": "Mean reasoning tokens",
         "token_distributions": "Token distributions",
@@ -228,6 +233,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "ungraded": "未评分",
         "pending": "评分中",
         "all": "全部",
+        "tokens_over": "均值样本数",
+        "broken_run": "运行存储无法读取",
+        "counts_note": "未评分的回答（无判定）单独列出，并在所有得分中计为不正确；失败的请求不计入。"
+                       "两个 token 均值基于同一组生成（有 token 计数的已回答生成，见“均值样本数”）。",
         "mean_completion_tokens": "平均输出 token",
         "mean_reasoning_tokens": "平均推理 token",
         "token_distributions": "Token 分布",

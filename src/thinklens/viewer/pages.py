@@ -24,6 +24,7 @@ from .features import (
     load_perf,
     figures,
     sample_efficiency,
+    stays_inside,
 )
 from .query import OUTCOME_FILTERS, PER_PAGE_CHOICES, SORT_LABELS, SampleQuery
 from .reader import LiveScore, Progress, RunReader, SubsetCounts
@@ -212,7 +213,7 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
     eff_names = {p.name for p in (efficiency.figures if efficiency else [])}
     other_figures = [p for p in figures(entry.path) if p.name not in eff_names]
     config_path = entry.path / "config.yaml"
-    if config_path.is_file():
+    if stays_inside(config_path, entry.path):  # never a file a symlink points to elsewhere
         config_text = config_path.read_text(encoding="utf-8", errors="replace")
     elif isinstance(meta.get("config"), dict):
         config_text = yaml.safe_dump(meta["config"], sort_keys=False, allow_unicode=True)

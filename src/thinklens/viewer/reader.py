@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..metrics import Vote, subset_metrics
+from ..metrics import Vote, subset_metrics, vote_correct
 from ..records import SampleResult
 from ..store import REPORT_FILENAME, STORE_FILENAME, connect, row_to_result
 from ..store.efficiency import sample_row as efficiency_sample_row
@@ -138,6 +138,7 @@ class SubsetCounts:
     pending: int
     mean_completion_tokens: float | None
     mean_reasoning_tokens: float | None
+    tokens_over: int = 0  # the generations both token means are over
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class Progress:
     generated: int
     ok: int
     errors: int
-    graded: int
+    graded: int  # grading done, ungraded included: "correct / graded" follows the score rule
     correct: int
     pending: int
     state: str  # complete | running | incomplete
@@ -310,7 +311,7 @@ class RunReader:
         with self.lock:
             gen, ok, err, graded, correct, pending, last = self.conn.execute(
                 """SELECT COUNT(*), SUM(status='ok'), SUM(status='error'),
-                          SUM(status='ok' AND graded=1 AND correct IS NOT NULL), SUM(correct=1),
+                          SUM(status='ok' AND graded=1), SUM(status='ok' AND correct=1),
                           SUM(status='ok' AND graded=0), MAX(MAX(IFNULL(created_at, 0)), MAX(IFNULL(graded_at, 0)))
                    FROM temp.s WHERE pos IS NOT NULL"""
             ).fetchone()
@@ -368,7 +369,10 @@ class RunReader:
                  SUM(status='ok' AND correct=1), SUM(status='ok' AND correct=0),
                  SUM(status='ok' AND finish_reason='length'), SUM(status='ok' AND reason IN ('no_answer','truncated')),
                  SUM(status='error'), SUM(status='ok' AND (graded=0 OR correct IS NULL)), SUM(status='ok' AND graded=0),
-                 AVG(CASE WHEN status='ok' THEN completion_tokens END), AVG(CASE WHEN status='ok' THEN reasoning_tokens END)"""
+                 AVG(CASE WHEN status='ok' AND completion_tokens IS NOT NULL THEN completion_tokens END),
+                 AVG(CASE WHEN status='ok' AND completion_tokens IS NOT NULL THEN IFNULL(reasoning_tokens, 0) END),
+                 SUM(status='ok' AND completion_tokens IS NOT NULL)"""
+        # token means share one denominator, as in report.json (report/build.py `_stats`)
         with self.lock:
             per_subset = self.conn.execute(
                 f"SELECT dataset, subset, {agg}, MIN(pos) FROM temp.s WHERE pos IS NOT NULL GROUP BY dataset, subset ORDER BY MIN(pos)"
@@ -393,17 +397,21 @@ class RunReader:
 
     def live_scores(self, n_repeats: int | None = None) -> list[LiveScore]:
         """AveragePass@1 and pass@k from the stored verdicts (what the report will say,
-        minus maj@k, which needs the grader's answer equivalence)."""
+        minus maj@k, which needs the grader's answer equivalence).  Same votes as the
+        report (metrics.vote_correct): every answered generation, ungraded or not yet
+        graded ones as not correct."""
         self.sync()
         with self.lock:
             rows = self.conn.execute(
-                """SELECT dataset, subset, sample_id, "repeat", correct FROM temp.s
-                   WHERE pos IS NOT NULL AND status='ok' AND correct IS NOT NULL ORDER BY pos"""
+                """SELECT dataset, subset, sample_id, "repeat", status, correct FROM temp.s
+                   WHERE pos IS NOT NULL AND status='ok' ORDER BY pos"""
             ).fetchall()
             n = n_repeats or (self.conn.execute('SELECT MAX("repeat") FROM temp.s').fetchone()[0] or 0) + 1
         by_subset: dict[tuple[str, str], dict[str, list[Vote]]] = defaultdict(lambda: defaultdict(list))
-        for dataset, subset, sid, rep, correct in rows:
-            by_subset[(dataset, subset)][sid].append(Vote(rep, bool(correct), "=gold" if correct else None))
+        for dataset, subset, sid, rep, status, correct in rows:
+            vote = vote_correct(status, None if correct is None else bool(correct))
+            if vote is not None:
+                by_subset[(dataset, subset)][sid].append(Vote(rep, vote, "=gold" if vote else None))
         out: list[LiveScore] = []
         datasets: dict[str, dict[str, list[Vote]]] = defaultdict(dict)
         for (dataset, subset), questions in by_subset.items():
@@ -600,6 +608,7 @@ def _counts(r: Sequence[Any]) -> SubsetCounts:
         dataset=r[0], subset=r[1], samples=r[2] or 0, generations=r[3] or 0, graded=r[4] or 0, correct=r[5] or 0,
         wrong=r[6] or 0, truncated=r[7] or 0, no_answer=r[8] or 0, errors=r[9] or 0, ungraded=r[10] or 0,
         pending=r[11] or 0, mean_completion_tokens=_round1(r[12]), mean_reasoning_tokens=_round1(r[13]),
+        tokens_over=r[14] or 0,
     )
 
 

@@ -125,10 +125,43 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(_render(clean(text)))
 
 
+# A text with a line this long (a degenerate output: one megabyte without a newline,
+# often thousands of formulas in it) is shown as plain text: markdown, KaTeX on every
+# formula and wrapping one enormous line stalled the browser for minutes.  The first
+# LONG_HEAD_CHARS show at once; the rest sits in a closed <details> ("show all"), which
+# the browser does not lay out until it is opened (works in the static export too).
+LONG_LINE_CHARS = 20_000
+LONG_HEAD_CHARS = 5_000
+
+
 def _render(text: str) -> str:
+    if _longest_line(text) > LONG_LINE_CHARS:
+        return _render_long(text)
     protected, formulas = _protect_math(text)
     rendered = _MD.render(protected)
     return _restore_marks(_restore_math(rendered, formulas))
+
+
+def _longest_line(text: str) -> int:
+    if len(text) <= LONG_LINE_CHARS:
+        return len(text)
+    return max(len(line) for line in text.split("\n"))
+
+
+def _render_long(text: str) -> str:
+    cut = LONG_HEAD_CHARS
+    opened = text.rfind(_MARK_OPEN, 0, cut)
+    if opened > text.rfind(_MARK_CLOSE, 0, cut):  # never split a thought-switch mark
+        close = text.find(_MARK_CLOSE, cut)
+        cut = close + 1 if close >= 0 else len(text)
+    head, rest = text[:cut], text[cut:]
+    note = (f'<p class="longtext-note">A line of {_longest_line(text):,} characters: shown as plain text '
+            "(no markdown or math rendering).</p>")
+    out = [note, f'<pre class="longtext">{_restore_marks(html.escape(head, quote=False))}</pre>']
+    if rest:
+        out.append(f'<details class="longtext"><summary>show all ({len(text):,} characters)</summary>'
+                   f'<pre class="longtext">{_restore_marks(html.escape(rest, quote=False))}</pre></details>')
+    return "".join(out)
 
 
 # ---- reasoning with steps and marks ---------------------------------------------------

@@ -137,7 +137,7 @@ def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] |
             except BadQuery as exc:
                 return error_page(400, "400", str(exc))
             except sqlite3.DatabaseError as exc:
-                return error_page(500, "run store unreadable", f"{type(exc).__name__}: {exc}")
+                return error_page(500, t("broken_run"), _broken_reason(catalog, request.path_params.get("rid"), exc))
 
         run.__name__ = handler.__name__
         return run
@@ -207,7 +207,7 @@ def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] |
         for rid in request.query_params.getlist("run")[:50]:
             try:
                 progress = catalog.reader(rid).progress()
-            except NotFound:
+            except (NotFound, sqlite3.DatabaseError):  # a broken run must not stop the others' updates
                 continue
             out[rid] = {**progress.to_dict(), "state_label": t("state_" + progress.state)}
         return JSONResponse({"runs": out}, headers={"cache-control": "no-store"})
@@ -235,6 +235,17 @@ def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] |
     app.state.catalog = catalog
     app.state.renderer = renderer
     return app
+
+
+def _broken_reason(catalog: Catalog, rid: str | None, exc: Exception) -> str:
+    """Which run folder is broken, and why (the page of a corrupt run.sqlite)."""
+    where = ""
+    if rid:
+        try:
+            where = catalog.run(rid).rel + ": "
+        except NotFound:
+            pass
+    return f"{where}{type(exc).__name__}: {exc}"
 
 
 def _int(raw: str | None, default: int) -> int:

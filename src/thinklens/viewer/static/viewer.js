@@ -7,8 +7,11 @@
   // ---- math: render exactly the spans the server marked ----------------------------
   var KATEX_OPTIONS = { throwOnError: false, trust: false, strict: "ignore", maxSize: 20, maxExpand: 500 };
 
-  function renderMath(root) {
-    if (!window.katex) return;
+  // <html data-viewer-ready="1"> once the page's first math pass is done (tests wait on it)
+  function markReady() { document.documentElement.setAttribute("data-viewer-ready", "1"); }
+
+  function renderMath(root, done) {
+    if (!window.katex) { if (done) done(); return; }
     var spans = Array.prototype.slice.call(root.querySelectorAll("span.math:not([data-done])"));
     var i = 0;
     function batch() {
@@ -22,6 +25,7 @@
         } catch (e) { /* leave the source text */ }
       }
       if (i < spans.length) setTimeout(batch, 0);
+      else if (done) done();
     }
     batch();
   }
@@ -113,5 +117,5 @@
     setTimeout(poll, delay);
   }
 
-  renderMath(document);
+  renderMath(document, markReady);
 })();
