@@ -20,7 +20,7 @@ from thinklens.efficiency.metrics import FirstCorrect, SampleEfficiency, summari
 from thinklens.records import Generation, Sample, Score, Usage
 from thinklens.report import build_report
 from thinklens.report.console import print_report
-from thinklens.shared_data import shared_data_dir
+from tests.helpers.shared_data import shared_data_dir
 from thinklens.store import RunStore
 from thinklens.viewer.reader import RunReader
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from thinklens.viewer.export import export_site
-from viewer_data import ServedViewer, make_run
+from tests.helpers.viewer_data import ServedViewer, make_run
 
 SECRET = "top-secret-outside-the-run"
 

@@ -8,18 +8,15 @@ in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/viewer_data.py
-
-from thinklens.config import make_config  # noqa: E402
-from thinklens.records import Generation, Sample, Score, Usage  # noqa: E402
-from thinklens.store import RunStore  # noqa: E402
-from viewer_data import ServedViewer  # noqa: E402
+from tests.helpers.viewer_data import ServedViewer
+from thinklens.config import make_config
+from thinklens.records import Generation, Sample, Score, Usage
+from thinklens.store import RunStore
 
 pytestmark = pytest.mark.browser
 
