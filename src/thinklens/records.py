@@ -105,8 +105,9 @@ class Generation:
 class Score:
     """A grader's verdict with its audit trail.
 
-    `correct` is None whenever there is no verdict (ungraded, or a failed request);
-    such scores are excluded from accuracy and counted apart.  `no_answer` and
+    `correct` is None whenever there is no verdict (ungraded, or a failed request).
+    Both are counted apart; an ungraded answer still scores as not correct, while a
+    failed request is left out of accuracy and retried (metrics.vote_correct).  `no_answer` and
     `truncated` are verdicts of "wrong" (correct=False) with their reason kept.
     """
 

@@ -61,7 +61,7 @@ def _verdict(req: GradeRequest, found: Extraction, cmp: Comparison) -> Score:
 
 
 def ungraded(req: GradeRequest, why: str, extracted: str | None = None, **extra: Any) -> Score:
-    """No verdict: excluded from accuracy, never counted as wrong."""
+    """No verdict: shown apart as "ungraded", and scored as not correct (metrics.vote_correct)."""
     detail: dict[str, Any] = {"notes": [why], **extra}
     return Score(correct=None, reason="ungraded", extracted=extracted, method="rule", detail=detail)
 

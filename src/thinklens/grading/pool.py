@@ -1,12 +1,14 @@
 """`GradingPool`: grading in worker processes with a hard per-item time limit.
 
-A pathological answer (``10^{10^{10}}``, a megabyte of nested braces) must never hang an
-evaluation, and a grader timeout is "ungraded", never "wrong".  So:
+A pathological answer (a megabyte of nested braces, a formula sympy cannot settle) must
+never hang an evaluation, and a grader timeout is "ungraded": shown apart, and scored as
+not correct (a score counts only answers proven correct).  So:
 
 * N worker processes, each fed one item at a time over its own socket pair.  Each is a
   fresh interpreter running ``python -m thinklens.grading._worker`` (see `_WorkerProcess`:
-  never multiprocessing, whose spawn/forkserver children re-import the user's ``__main__``).  One parent thread per worker sends the item and waits on the
-  pipe with a deadline.  Past the deadline, or when the worker dies, the worker is killed
+  never multiprocessing, whose spawn/forkserver children re-import the user's
+  ``__main__``).  One parent thread per worker sends the item and waits on the pipe with
+  a deadline.  Past the deadline, or when the worker dies, the worker is killed
   and replaced, and that item (only that one) is scored ``ungraded``.
 * Inside the worker a SIGALRM soft deadline (80 % of the limit) returns "ungraded" without
   losing the process; the hard kill is for C-level work no signal can interrupt.
