@@ -19,7 +19,7 @@ import thinklens
 SRC = str(Path(thinklens.__file__).resolve().parents[1])
 HEAVY = ("aiohttp", "numpy", "pydantic", "matplotlib", "math_verify", "sympy", "rich", "orjson", "yaml",
          "tokenizers", "starlette", "uvicorn", "jinja2", "huggingface_hub", "torch", "transformers")
-SUBCOMMANDS = ("eval", "grade", "benchmarks", "export", "compare", "efficiency", "perf", "view", "mock-server")
+SUBCOMMANDS = ("eval", "grade", "benchmarks", "export", "compare", "budget", "efficiency", "perf", "view", "mock-server")
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

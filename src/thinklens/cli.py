@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "thinklens.commands.benchmarks_cmd",
     "thinklens.commands.export_cmd",
     "thinklens.commands.compare_args",
+    "thinklens.commands.budget_args",
     "thinklens.commands.efficiency_args",
     "thinklens.commands.perf_args",
     "thinklens.viewer.command",

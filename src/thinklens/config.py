@@ -139,6 +139,9 @@ class TaskConfig(_Strict):
     grading_timeout: StrictFloat = Field(default=10.0, gt=0)
     judge_strategy: Literal["rule", "llm", "rule_then_llm"] = "rule"
     judge_config: JudgeConfig | None = None
+    # USD per million tokens: the report's cost line (prompt at price_in, reasoning + answer at price_out).
+    price_in: StrictFloat | None = Field(default=None, ge=0)
+    price_out: StrictFloat | None = Field(default=None, ge=0)
     # checkpoint backend
     device: str | None = None
     dtype: str | None = None

@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--judge-url")
     r.add_argument("--judge-model")
     r.add_argument("--judge-api-key")
+    from .budget_args import add_price_args
+
+    add_price_args(p.add_argument_group("cost (the report's token line in dollars)"))
     lo = p.add_argument_group("local checkpoint (--eval-type checkpoint)")
     lo.add_argument("--device", help="cuda, mps or cpu (default: best available)")
     lo.add_argument("--dtype", help="bfloat16, float16 or float32 (default: bf16 where supported)")
@@ -95,6 +98,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "grading_workers": args.grading_workers, "grading_timeout": args.grading_timeout,
         "judge_strategy": args.judge_strategy, "device": args.device, "dtype": args.dtype,
         "progress": args.progress, "wait_lock": args.wait_lock,
+        "price_in": args.price_in, "price_out": args.price_out,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
     gen = dict(data.get("generation_config") or {})

@@ -19,6 +19,8 @@ from ..metrics import Vote, subset_metrics, vote_correct
 from ..records import ScoreRow, SubsetStats
 from ..store import REPORT_FILENAME, RunStore
 from ..store.report import PlannedRow, judged_scores, planned_questions, planned_rows
+from ..cost import Prices
+from .cost import run_cost
 from .intervals import with_intervals
 
 OVERALL = "OVERALL"
@@ -34,6 +36,7 @@ class Report:
     config: dict[str, Any]
     judge: dict[str, Any] | None = None  # LLM-judge counts over the stored scores
     created_at: float = field(default_factory=time.time)
+    cost: dict[str, Any] | None = None  # tokens spent (and USD with prices): report/cost.py
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +48,7 @@ class Report:
             "subsets": [asdict(s) for s in self.subsets],
             "config": self.config,
             "judge": self.judge,
+            "cost": self.cost,
         }
 
     def score(self, dataset: str, subset: str = OVERALL, metric: str = "AveragePass@1") -> float:
@@ -183,6 +187,7 @@ async def build_report(
                 _stats(dataset, OVERALL, all_rows, sum(v for (d, _), v in planned.items() if d == dataset))
             )
     return Report(
+        cost=run_cost(data, Prices(config.price_in, config.price_out)),
         judge=_judge_counts(store, config.judge_strategy),
         model=config.model,
         run_dir=str(store.run_dir),

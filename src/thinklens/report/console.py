@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..records import ScoreRow
 from .build import Report
+from .cost import cost_lines
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -51,6 +52,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
             _fmt(s.mean_reasoning_tokens, 0),
         )
     console.print(outcomes)
+    for line in cost_lines(report.cost):
+        console.print(line, markup=False)
     if report.judge:
         j = report.judge
         console.print(

@@ -13,10 +13,11 @@ Tables (DDL and versions in schema.py):
 - `judge_cache`: LLM-judge calls by content hash (grading judge and efficiency judge).
 - `efficiency_runs` / `efficiency_samples`: written by `thinklens efficiency`.
 - `perf_requests` / `perf_levels`: raw per-request rows of `thinklens perf`.
+- `budget_verdicts`: candidate answers graded by `thinklens budget` (a cache).
 
 This package owns every SQL query on a run file: this module the run itself (meta,
 results, plan, judge cache); one module beside it per other concern (report.py,
-efficiency.py, perf.py, summary.py for the viewer).  They return records, never
+efficiency.py, perf.py, budget.py, summary.py for the viewer).  They return records, never
 sqlite3 rows, and no SQL lives outside the package.
 """
 

@@ -27,6 +27,7 @@ class PlannedRow:
     finish_reason: str | None
     completion_tokens: int | None
     reasoning_tokens: int | None
+    prompt_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,15 @@ def planned_rows(store: RunStore) -> list[PlannedRow]:
     """The stored rows of the plan's keys, in plan order (keys not stored yet: absent)."""
     cur = store.conn.execute(
         """SELECT r.dataset, r.subset, r.sample_id, r.repeat, r.status, r.graded, r.correct, r.reason,
-                  r.extracted, r.normalized_pred, r.finish_reason, r.completion_tokens, r.reasoning_tokens
+                  r.extracted, r.normalized_pred, r.finish_reason, r.completion_tokens, r.reasoning_tokens,
+                  r.prompt_tokens
            FROM plan p JOIN results r ON r.key = p.key ORDER BY p.position"""
     )
     return [
         PlannedRow(dataset, subset, sid, rep, status, bool(graded), None if correct is None else bool(correct),
-                   reason, extracted, norm, finish, ctok, rtok)
-        for (dataset, subset, sid, rep, status, graded, correct, reason, extracted, norm, finish, ctok, rtok) in cur
+                   reason, extracted, norm, finish, ctok, rtok, ptok)
+        for (dataset, subset, sid, rep, status, graded, correct, reason, extracted, norm, finish, ctok, rtok, ptok)
+        in cur
     ]
 
 

@@ -181,6 +181,23 @@ _V3 = (
     "ALTER TABLE efficiency_samples ADD COLUMN record TEXT",
 )
 
+# ---- version 4: `thinklens budget` ---------------------------------------------------
+_V4 = (
+    # Verdicts on candidate answers stated inside a reasoning trace, against a target
+    # (the gold, or the trace's final answer), so a rerun grades nothing twice.  The
+    # release is part of the key: a grader fix in a new release grades again.
+    """CREATE TABLE IF NOT EXISTS budget_verdicts (
+    key        TEXT NOT NULL,     -- results.key of the trace
+    candidate  TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    grader     TEXT NOT NULL,
+    release    TEXT NOT NULL,
+    correct    INTEGER NOT NULL,  -- 1 / 0 (ungraded verdicts are not stored: a rerun tries again)
+    created_at REAL NOT NULL,
+    PRIMARY KEY (key, candidate, target, grader, release)
+)""",
+)
+
 
 def _statements(*sql: str) -> Migration:
     def apply(conn: sqlite3.Connection) -> None:
@@ -195,6 +212,7 @@ MIGRATIONS: tuple[tuple[int, Migration], ...] = (
     (1, _statements(*_V1)),
     (2, _statements(*_V2)),
     (3, _statements(*_V3)),
+    (4, _statements(*_V4)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -130,6 +130,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "compare_need_two": "Select two or more runs to compare.",
         "compare_no_common": "These runs share no dataset: nothing to compare.",
         "scores_side_by_side": "Scores side by side",
+        "paired_differences": "Paired differences (B − A, points)",
+        "paired_explain": "On the problems both runs answered, each later run (B) against the first (A): "
+                          "the mean per-problem difference with its interval, the p-value, the problems only "
+                          "A / only B solves, and the smallest difference these problems can detect (MDE, 80 % "
+                          "power). The same numbers as `thinklens compare`.",
+        "paired_not_comparable": "No paired comparison",
+        "significant": "significant",
+        "not_significant": "not significant",
         "disagreements": "Samples where the runs disagree",
         "agreement": "Agreement",
         "all_correct": "all correct",
@@ -304,6 +312,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "compare_need_two": "请选择两个或更多评测记录进行对比。",
         "compare_no_common": "这些评测没有共同的数据集，无法对比。",
         "scores_side_by_side": "得分对比",
+        "paired_differences": "配对差异（B − A，百分点）",
+        "paired_explain": "在两个评测都作答的题目上，将之后的每个评测（B）与第一个（A）比较：逐题差异的均值及其区间、"
+                          "p 值、仅 A / 仅 B 答对的题数，以及这些题目能检测到的最小差异（MDE，80 % 功效）。"
+                          "与 `thinklens compare` 的数字相同。",
+        "paired_not_comparable": "无法配对比较",
+        "significant": "显著",
+        "not_significant": "不显著",
         "disagreements": "结果不一致的样本",
         "agreement": "一致性",
         "all_correct": "全部正确",

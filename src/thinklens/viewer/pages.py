@@ -28,6 +28,7 @@ from .features import (
 )
 from .query import OUTCOME_FILTERS, PER_PAGE_CHOICES, SORT_LABELS, SampleQuery
 from .reader import LiveScore, Progress, RunReader, SubsetCounts
+from .paired import paired_view
 from .render import render_markdown, render_reasoning, spans_from_steps
 
 OVERALL = "OVERALL"
@@ -460,6 +461,7 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
         "eff_columns": eff_columns,
         "eff_overall": [dict(r.efficiency.rows).get("overall") if r.efficiency else None for r in runs],
         "comparison_figures": catalog.comparison_figures([r.entry.path for r in runs]),
+        "paired": paired_view([Path(r.entry.path) for r in runs]),
         "figure_rel": lambda p: _rel(catalog, p),
         "live_ids": rids,
         "versions": {rid: reader.progress().version for rid, reader in zip(rids, readers)},
