@@ -222,3 +222,26 @@ def test_bad_budget_flags_are_one_line_errors(tmp_path: Path, capsys, flags: lis
     assert _eval("http://127.0.0.1:9/v1", data, tmp_path / "run", *flags) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("reasoning_format", ["inline", "lone-close"])
+def test_inline_reasoning_is_rebuilt_into_the_same_prefix(tmp_path: Path, reasoning_format: str) -> None:
+    """Reasoning streamed inside the content (`<think>` inline, or only `</think>` after a
+    template-prefilled `<think>`): the client's split gives the reasoning, and the prefix
+    is rebuilt with one `<think>\\n` ... `\\n</think>` around it, never doubled."""
+    from thinklens.mock_server import MockServerConfig, run_mock_server
+
+    data = _questions(tmp_path, 1)
+    config = MockServerConfig(reasoning_tokens=50, tokens=12, answer="\\boxed{2}", reasoning_format=reasoning_format,
+                              record_timings=True)
+    extra = ["--reasoning-prefilled"] if reasoning_format == "lone-close" else []
+    with run_mock_server(config) as server:
+        assert _eval(server.url, data, tmp_path / "run", "--thinking-budget", "20", *extra) == 0
+        records = server.stats().records
+    assert records is not None
+    (cont,) = [r for r in records if r.continuation]
+    assert cont.prefix_head == "<think>\nLet me t" and cont.prefix_tail.endswith("</think>" + CUE)
+    conn = sqlite3.connect(tmp_path / "run" / "run.sqlite")
+    content, reasoning, correct = conn.execute("SELECT content, reasoning, correct FROM results").fetchone()
+    assert "<think>" not in reasoning and reasoning.startswith("Let me think") and correct == 1
+    assert content.endswith("\\boxed{2}")
