@@ -50,13 +50,16 @@ class ServiceBackend:
     async def check(self) -> list[str]:
         return await self.client.check(self.config.model)
 
-    async def generate(self, sample: Sample, repeat: int = 0) -> Generation:
+    def params_for(self, repeat: int) -> dict:
         params = self.params
         if repeat and "seed" in params:
             # A fixed seed would make every repeat identical (vLLM honours it per request),
             # and avg@n / pass@k meaningless: each repeat gets its own, reproducible seed.
             params = {**params, "seed": params["seed"] + repeat}
-        request = ChatRequest(self.config.model, sample.messages, params, stream=self.config.stream)
+        return params
+
+    async def generate(self, sample: Sample, repeat: int = 0) -> Generation:
+        request = ChatRequest(self.config.model, sample.messages, self.params_for(repeat), stream=self.config.stream)
         return await self.client.chat(request)
 
     async def close(self) -> None:
@@ -65,6 +68,10 @@ class ServiceBackend:
 
 def make_backend(config: TaskConfig) -> Backend:
     if config.eval_type == "service":
+        if config.thinking_budget:
+            from .budget.forcing import ForcingBackend
+
+            return ForcingBackend(ServiceBackend(config))
         return ServiceBackend(config)
     try:
         from .local import CheckpointBackend  # the [local] extra: torch + transformers

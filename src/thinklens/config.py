@@ -142,6 +142,14 @@ class TaskConfig(_Strict):
     # USD per million tokens: the report's cost line (prompt at price_in, reasoning + answer at price_out).
     price_in: StrictFloat | None = Field(default=None, ge=0)
     price_out: StrictFloat | None = Field(default=None, ge=0)
+    # Budget forcing (budget/forcing.py): each budget B caps the reasoning at B tokens; an
+    # unclosed reasoning is closed by the client and the answer forced.  Every budget is a
+    # stored item of its own (its key holds B, the answer tokens and the cue).
+    thinking_budget: list[StrictInt] | None = Field(
+        default=None, description="reasoning budgets in tokens, each measured on its own",
+    )
+    budget_answer_tokens: StrictInt = Field(default=256, ge=1, description="max tokens of the forced answer")
+    budget_cue: str = Field(default="\n\n**Final Answer**\n", description="text after </think> that starts the answer")
     # checkpoint backend
     device: str | None = None
     dtype: str | None = None
@@ -195,6 +203,20 @@ class TaskConfig(_Strict):
             out.append(url)
         return out
 
+    @field_validator("thinking_budget")
+    @classmethod
+    def _check_budget_values(cls, budgets: list[int] | None) -> list[int] | None:
+        if budgets is None:
+            return None
+        if not budgets:
+            raise ValueError("thinking_budget needs at least one budget (tokens, e.g. 1024 2048 4096)")
+        bad = [b for b in budgets if b < 1]
+        if bad:
+            raise ValueError(f"thinking_budget values must be token counts > 0, got {bad[0]}")
+        if len(set(budgets)) != len(budgets):
+            raise ValueError(f"thinking_budget lists a budget twice: {budgets}")
+        return sorted(budgets)  # the report and the curve read in increasing budget
+
     @field_validator("datasets")
     @classmethod
     def _canonical_datasets(cls, names: list[str]) -> list[str]:
@@ -233,10 +255,20 @@ class TaskConfig(_Strict):
                 f"judge_strategy {self.judge_strategy!r} needs a judge: --judge-url and --judge-model "
                 "(judge_config=dict(api_url=..., model=...))"
             )
+        if self.thinking_budget is not None:
+            self._check_budgets()
         unknown = set(self.dataset_args) - set(self.datasets)
         if unknown:
             raise ValueError(f"dataset_args names datasets that are not in datasets: {sorted(unknown)}")
         return self
+
+    def _check_budgets(self) -> None:
+        if self.eval_type != "service":
+            raise ValueError("thinking_budget (budget forcing) needs eval_type 'service': it continues the "
+                             "assistant message through the server's chat API")
+        if self.generation_config.max_tokens is not None:
+            raise ValueError("max_tokens has no meaning with thinking_budget: each budget caps its own reasoning "
+                             "request and --budget-answer-tokens caps the forced answer; leave --max-tokens out")
 
     # ---- derived -----------------------------------------------------------------
     def resolved_api_key(self) -> str | None:

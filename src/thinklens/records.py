@@ -76,6 +76,9 @@ class Generation:
     error: str | None = None  # set when the request failed after all retries
     attempts: int = 1
     endpoint: str | None = None
+    # Budget forcing only (budget/forcing.py): budget, forced, the phases' finish reasons and
+    # token counts.  The runner stores it in the sample's meta as `budget_forcing`.
+    forcing: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -23,6 +23,7 @@ from rich.console import Console
 from .atomic import atomic_write_text
 from .backend import Backend, make_backend
 from .benchmarks import Benchmark, DatasetArgs, get_benchmark
+from .budget.forcing import budget_fingerprint, for_budget, with_forcing
 from .config import TaskConfig, make_config, sample_key
 from .errors import ConfigError, ServerRefused
 from .limits import raise_open_file_limit
@@ -83,7 +84,12 @@ def plan_items(config: TaskConfig) -> tuple[list[WorkItem], dict[str, Benchmark]
         for sample in samples:
             for repeat in range(config.generation_config.n):
                 shown = bench.for_repeat(sample, repeat)
-                items.append(WorkItem(sample_key(fingerprint, shown.messages, repeat), shown, repeat, bench.grader))
+                if not config.thinking_budget:
+                    items.append(WorkItem(sample_key(fingerprint, shown.messages, repeat), shown, repeat, bench.grader))
+                    continue
+                for budget in config.thinking_budget:  # budget forcing: each budget its own key
+                    key = sample_key(budget_fingerprint(fingerprint, config, budget), shown.messages, repeat)
+                    items.append(WorkItem(key, for_budget(shown, budget), repeat, bench.grader))
     return items, benchmarks
 
 
@@ -221,7 +227,7 @@ class Runner:
                 for item in queue:  # shared iterator: each worker takes the next item
                     gen = await backend.generate(item.sample, item.repeat)
                     gen.endpoint = redact_url(gen.endpoint)  # a key in the URL never reaches the store
-                    store.put_generation(item.key, item.sample, item.repeat, gen)
+                    store.put_generation(item.key, with_forcing(item.sample, gen), item.repeat, gen)
                     if gen.ok:
                         task = asyncio.create_task(grade_and_store(item, gen))
                         grading.add(task)

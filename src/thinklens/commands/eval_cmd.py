@@ -61,6 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--judge-url")
     r.add_argument("--judge-model")
     r.add_argument("--judge-api-key")
+    bf = p.add_argument_group("budget forcing (accuracy vs thinking budget, measured; vLLM / SGLang servers)")
+    bf.add_argument("--thinking-budget", nargs="+", type=int, metavar="TOKENS",
+                    help="cap the reasoning at each budget, close it and force the answer; every budget is "
+                         "generated and stored on its own (e.g. 1024 2048 4096)")
+    bf.add_argument("--budget-answer-tokens", type=int, help="max tokens of the forced answer (default 256)")
+    bf.add_argument("--budget-cue", help="text after </think> that starts the forced answer "
+                                         "(\\n is a newline; default '\\n\\n**Final Answer**\\n')")
     from .budget_args import add_price_args
 
     add_price_args(p.add_argument_group("cost (the report's token line in dollars)"))
@@ -99,6 +106,9 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "judge_strategy": args.judge_strategy, "device": args.device, "dtype": args.dtype,
         "progress": args.progress, "wait_lock": args.wait_lock,
         "price_in": args.price_in, "price_out": args.price_out,
+        "thinking_budget": args.thinking_budget, "budget_answer_tokens": args.budget_answer_tokens,
+        # typed in a shell, "\\n" is two characters: read it as the newline it means
+        "budget_cue": args.budget_cue.replace("\\n", "\n") if args.budget_cue is not None else None,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
     gen = dict(data.get("generation_config") or {})

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..budget.measured import dataset_label
 from ..errors import ConfigError, ThinklensError
 from ..stats import PairedComparison, paired_comparison
 
@@ -83,7 +84,9 @@ def load_run(path: str | Path) -> RunOutcomes:
         outcomes = planned_outcomes(store)
     datasets: dict[str, dict[str, ProblemVerdicts]] = defaultdict(dict)
     for o in outcomes:
-        problem = datasets[o.dataset].setdefault(o.sample_id, ProblemVerdicts(o.subset, o.prompt_hash, o.gold))
+        # A budget-forcing run: each budget is its own dataset (`math_500 @1024`), paired
+        # only with the same budget of another run.
+        problem = datasets[dataset_label(o.dataset, o.budget)].setdefault(o.sample_id, ProblemVerdicts(o.subset, o.prompt_hash, o.gold))
         if o.status == "ok":
             problem.verdicts.append(1.0 if o.correct else 0.0)
     return RunOutcomes(str(run_dir), str(model), dict(datasets))

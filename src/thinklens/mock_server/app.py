@@ -1,6 +1,7 @@
 """The aiohttp application: OpenAI-compatible endpoints plus /health and /stats.
 
-POST /v1/chat/completions   streaming (SSE) and non-streaming, vLLM's response shape
+POST /v1/chat/completions   streaming (SSE) and non-streaming, vLLM's response shape; vLLM's
+                            continue_final_message / add_generation_prompt (plan.py)
 GET  /v1/models             the configured model
 GET  /health                {"status": "ok"}
 GET  /stats                 ServerStats as JSON (`?records=0` leaves out the per-request records)
@@ -139,6 +140,13 @@ class Handlers:
             timing.id = state.next_id()
             timing.prompt_digest = hashlib.sha1(req.last_user_text.encode("utf-8")).hexdigest()[:16]
             timing.stream = req.stream
+            timing.max_tokens = req.max_tokens
+            timing.add_generation_prompt = req.add_generation_prompt
+            prefix = req.assistant_prefix
+            if prefix is not None:
+                stats.continuations += 1
+                timing.continuation = True
+                timing.prefix_chars, timing.prefix_head, timing.prefix_tail = len(prefix), prefix[:16], prefix[-40:]
             draw = state.faults.draw()
             plan = plan_output(req, state.config, state.index)
             if not plan.matched:

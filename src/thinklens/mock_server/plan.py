@@ -17,6 +17,8 @@ from .replay import ReplayIndex
 from .request import ChatRequest
 from .tokens import content_filler, reasoning_filler, synthetic_content, tokenize
 
+OPEN_TAG, CLOSE_TAG = "<think>", "</think>"  # the tags a continued assistant prefix may hold
+
 
 @dataclass(frozen=True)
 class OutputPlan:
@@ -54,6 +56,27 @@ def _cut_at_stop(tokens: list[str], stops: tuple[str, ...]) -> tuple[list[str], 
     return tokenize(text[: min(hits)]), True  # the stop string itself is not returned
 
 
+def _rest(planned: list[str], so_far: str) -> list[str]:
+    """The planned tokens after the text the prefix already holds (all of them if it holds none)."""
+    text = "".join(planned)
+    at = text.find(so_far) if so_far else -1
+    return tokenize(text[at + len(so_far):]) if at >= 0 else planned
+
+
+def _continuation(prefix: str, reasoning: list[str], content: list[str]) -> tuple[list[str], list[str]]:
+    """What continuing the assistant message `prefix` generates (continue_final_message).
+
+    A prefix that closed the reasoning (budget forcing: `<think>...</think>` + a cue)
+    gets no more reasoning, only the answer: the rest of the planned answer when the
+    prefix holds its beginning, else the whole planned answer.  A prefix still inside
+    the reasoning gets the rest of the reasoning, then the answer.
+    """
+    close_at = prefix.rfind(CLOSE_TAG)
+    if close_at >= 0:
+        return [], _rest(content, prefix[close_at + len(CLOSE_TAG):].strip())
+    return _rest(reasoning, prefix.replace(OPEN_TAG, "", 1).strip()), content
+
+
 def plan_output(request: ChatRequest, config: MockServerConfig, index: ReplayIndex | None) -> OutputPlan:
     source = None
     matched = True
@@ -73,6 +96,8 @@ def plan_output(request: ChatRequest, config: MockServerConfig, index: ReplayInd
 
     if config.reasoning_format == "none":
         reasoning = []  # a model that does not think: nothing generated, no time spent
+    if request.assistant_prefix is not None:
+        reasoning, content = _continuation(request.assistant_prefix, reasoning, content)
     closed = bool(reasoning) and (bool(content) or finish != "length")
 
     cap = request.max_tokens

@@ -34,6 +34,15 @@ class ChatRequest:
     n: int = 1
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # vLLM / SGLang chat extensions: continue the final (assistant) message instead of
+    # starting a new turn.  vLLM's add_generation_prompt defaults to true, and both true is a 400.
+    continue_final_message: bool = False
+    add_generation_prompt: bool = True
+
+    @cached_property
+    def assistant_prefix(self) -> str | None:
+        """The text the output continues (continue_final_message), else None."""
+        return message_text(self.messages[-1]) if self.continue_final_message else None
 
     @cached_property
     def last_user_text(self) -> str:
@@ -144,6 +153,19 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
     if not isinstance(ignore_eos, bool):
         raise BadRequest("'ignore_eos' must be a boolean.", "ignore_eos")
 
+    continue_final = body.get("continue_final_message", False)
+    add_generation = body.get("add_generation_prompt", True)
+    for name, value in (("continue_final_message", continue_final), ("add_generation_prompt", add_generation)):
+        if not isinstance(value, bool):
+            raise BadRequest(f"'{name}' must be a boolean.", name)
+    if continue_final and add_generation:
+        # vLLM's own check, word for word
+        raise BadRequest("Cannot set both `continue_final_message` and `add_generation_prompt` to True.",
+                         "continue_final_message")
+    if continue_final and messages[-1].get("role") != "assistant":
+        raise BadRequest("continue_final_message needs the last message to be the assistant's, to continue it.",
+                         "continue_final_message")
+
     return ChatRequest(
         model=model,
         messages=messages,
@@ -155,4 +177,6 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
         n=n,
         stop=stops,
         seed=seed,
+        continue_final_message=continue_final,
+        add_generation_prompt=add_generation,
     )

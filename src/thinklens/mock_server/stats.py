@@ -46,6 +46,15 @@ class RequestTiming:
     tokens_sent: int = 0  # tokens actually written (fewer after a reset)
     events_sent: int = 0  # token-carrying SSE events written (all choices)
     max_lateness: float = 0.0  # worst delay of a write behind its due time
+    # What the request asked for, so tests can assert what a client sent: max_tokens, and
+    # for a continuation (continue_final_message) the flags and the assistant prefix's
+    # length, head and tail (budget forcing sends `<think>\n...\n</think>` + cue).
+    max_tokens: int | None = None
+    continuation: bool = False
+    add_generation_prompt: bool = True
+    prefix_chars: int = 0
+    prefix_head: str = ""
+    prefix_tail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +129,7 @@ class ServerStats:
     faults: dict[str, int] = field(default_factory=dict)
     finish_reasons: dict[str, int] = field(default_factory=dict)
     unmatched: int = 0
+    continuations: int = 0  # requests that continued the final assistant message
     tokens_sent: int = 0
     lateness: LatenessSummary = field(default_factory=LatenessSummary)
     clock: dict[str, float] = field(default_factory=dict)
@@ -156,6 +166,7 @@ class StatsCollector:
         self.faults: dict[str, int] = {}
         self.finish_reasons: dict[str, int] = {}
         self.unmatched = 0
+        self.continuations = 0
         self.tokens_sent = 0
         self.lateness = LatenessHistogram()
         self.records: list[RequestTiming] = []
@@ -188,6 +199,7 @@ class StatsCollector:
             faults=dict(self.faults),
             finish_reasons=dict(self.finish_reasons),
             unmatched=self.unmatched,
+            continuations=self.continuations,
             tokens_sent=self.tokens_sent,
             lateness=self.lateness.summary(),
             clock={"monotonic": time.monotonic(), "time": time.time()},

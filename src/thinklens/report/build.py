@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
+from ..budget.measured import dataset_label, measured_curve
 from ..benchmarks import Benchmark
 from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
@@ -37,6 +38,8 @@ class Report:
     judge: dict[str, Any] | None = None  # LLM-judge counts over the stored scores
     created_at: float = field(default_factory=time.time)
     cost: dict[str, Any] | None = None  # tokens spent (and USD with prices): report/cost.py
+    # budget forcing only: accuracy per budget (budget/measured.py); rows are per budget label
+    budget_curve: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class Report:
             "config": self.config,
             "judge": self.judge,
             "cost": self.cost,
+            **({"budget_curve": self.budget_curve} if self.budget_curve is not None else {}),
         }
 
     def score(self, dataset: str, subset: str = OVERALL, metric: str = "AveragePass@1") -> float:
@@ -66,10 +70,11 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_rows(store: RunStore) -> dict[str, dict[str, list[_Row]]]:
-    """dataset -> subset -> rows, for the keys of the current plan (the `plan` table)."""
+    """dataset -> subset -> rows, for the keys of the current plan (the `plan` table).
+    A budget-forcing run's rows go under one label per budget (`math_500 @1024`)."""
     out: dict[str, dict[str, list[_Row]]] = defaultdict(lambda: defaultdict(list))
     for row in planned_rows(store):
-        out[row.dataset][row.subset].append(row)
+        out[dataset_label(row.dataset, row.budget)][row.subset].append(row)
     return out
 
 
@@ -155,9 +160,10 @@ async def build_report(
     rows_out: list[ScoreRow] = []
     stats_out: list[SubsetStats] = []
     planned = planned_questions(store)
-    for dataset in config.datasets:
+    budgets: list[int | None] = list(config.thinking_budget or [None])
+    for dataset, label in [(d, dataset_label(d, b)) for d in config.datasets for b in budgets]:
         bench = benchmarks.get(dataset)
-        subsets = data.get(dataset, {})
+        subsets = data.get(label, {})
         order = [s for s in (bench.subsets if bench else ()) if s in subsets]
         order += sorted(s for s in subsets if s not in order)
         all_rows: list[_Row] = []
@@ -174,19 +180,22 @@ async def build_report(
                     questions[r.sample_id].append(Vote(r.repeat, vote, classes.get((r.sample_id, r.repeat))))
             start = len(rows_out)
             for m in subset_metrics(questions, n):
-                rows_out.append(ScoreRow(config.model, dataset, m.metric, subset, m.num, _round(m.score), _round(m.stderr)))
+                rows_out.append(ScoreRow(config.model, label, m.metric, subset, m.num, _round(m.score), _round(m.stderr)))
             rows_out[start:] = with_intervals(rows_out[start:], questions, n)
-            stats_out.append(_stats(dataset, subset, rows, planned.get((dataset, subset), len(questions))))
+            stats_out.append(_stats(label, subset, rows, planned.get((dataset, subset), len(questions))))
             all_votes.update({f"{subset}\x00{q}": v for q, v in questions.items()})
         if order:
             start = len(rows_out)
             for m in subset_metrics(all_votes, n):
-                rows_out.append(ScoreRow(config.model, dataset, m.metric, OVERALL, m.num, _round(m.score), _round(m.stderr)))
+                rows_out.append(ScoreRow(config.model, label, m.metric, OVERALL, m.num, _round(m.score), _round(m.stderr)))
             rows_out[start:] = with_intervals(rows_out[start:], all_votes, n)
             stats_out.append(
-                _stats(dataset, OVERALL, all_rows, sum(v for (d, _), v in planned.items() if d == dataset))
+                _stats(label, OVERALL, all_rows, sum(v for (d, _), v in planned.items() if d == dataset))
             )
+    curve = (measured_curve(config.datasets, config.thinking_budget, rows_out, stats_out, data)
+             if config.thinking_budget else None)
     return Report(
+        budget_curve=curve,
         cost=run_cost(data, Prices(config.price_in, config.price_out)),
         judge=_judge_counts(store, config.judge_strategy),
         model=config.model,

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..records import ScoreRow
 from .build import Report
+from ..budget.measured import curve_lines
 from .cost import cost_lines
 
 
@@ -53,6 +54,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
         )
     console.print(outcomes)
     for line in cost_lines(report.cost):
+        console.print(line, markup=False)
+    for line in curve_lines(report.budget_curve):
         console.print(line, markup=False)
     if report.judge:
         j = report.judge

@@ -28,6 +28,9 @@ class PlannedRow:
     completion_tokens: int | None
     reasoning_tokens: int | None
     prompt_tokens: int | None = None
+    # budget forcing (budget/forcing.py): the item's budget, and whether its answer was forced
+    budget: int | None = None
+    forced: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -43,14 +46,15 @@ def planned_rows(store: RunStore) -> list[PlannedRow]:
     cur = store.conn.execute(
         """SELECT r.dataset, r.subset, r.sample_id, r.repeat, r.status, r.graded, r.correct, r.reason,
                   r.extracted, r.normalized_pred, r.finish_reason, r.completion_tokens, r.reasoning_tokens,
-                  r.prompt_tokens
+                  r.prompt_tokens, json_extract(r.sample_meta, '$.thinking_budget'),
+                  json_extract(r.sample_meta, '$.budget_forcing.forced')
            FROM plan p JOIN results r ON r.key = p.key ORDER BY p.position"""
     )
     return [
         PlannedRow(dataset, subset, sid, rep, status, bool(graded), None if correct is None else bool(correct),
-                   reason, extracted, norm, finish, ctok, rtok, ptok)
-        for (dataset, subset, sid, rep, status, graded, correct, reason, extracted, norm, finish, ctok, rtok, ptok)
-        in cur
+                   reason, extracted, norm, finish, ctok, rtok, ptok, budget, None if forced is None else bool(forced))
+        for (dataset, subset, sid, rep, status, graded, correct, reason, extracted, norm, finish, ctok, rtok, ptok,
+             budget, forced) in cur
     ]
 
 
