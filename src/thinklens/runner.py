@@ -9,6 +9,7 @@ waiting*: grading and storing never hold a request slot, so the server really se
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -77,9 +78,14 @@ def plan_items(config: TaskConfig) -> tuple[list[WorkItem], dict[str, Benchmark]
     for name, bench in benchmarks.items():
         raw_args = dict(config.dataset_args.get(name, {}))
         raw_args.setdefault("hub", config.dataset_hub)
-        if config.limit is not None:
+        fraction = config.limit if isinstance(config.limit, float) else None
+        if config.limit is not None and fraction is None:
             raw_args.setdefault("limit", config.limit)
         samples = bench.load(DatasetArgs.from_mapping(raw_args))
+        if fraction is not None and "limit" not in raw_args:
+            # A share of the dataset (EvalScope's limit=0.1): its first ceil(F x size) samples,
+            # in the data's own order like a count, and never none.
+            samples = samples[: max(1, math.ceil(fraction * len(samples) - 1e-9))]
         for sample in samples:
             for repeat in range(config.generation_config.n):
                 shown = bench.for_repeat(sample, repeat)
