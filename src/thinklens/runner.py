@@ -98,6 +98,7 @@ class Runner:
         self.config = config
         self.console = console or Console(stderr=True)
         self.run_dir = Path(config.output) if config.output else default_run_dir(config.model)
+        self.first_failure: str | None = None  # its status and message are printed at the end
 
     async def run(self) -> RunResult:
         self._lock: RunLock | None = None
@@ -172,6 +173,8 @@ class Runner:
                     f"[yellow]{failed} request(s) failed after retries[/]: stored as errors, excluded from "
                     "accuracy; run the same command again to retry only those."
                 )
+                if self.first_failure:
+                    self.console.print(f"first failure: {self.first_failure}", markup=False, highlight=False)
             return RunResult(self.run_dir, report, sent, failed, request_seconds)
         finally:
             store.close()
@@ -234,6 +237,8 @@ class Runner:
                         task.add_done_callback(grading_done)
                     else:
                         failed += 1
+                        if self.first_failure is None:
+                            self.first_failure = gen.error
                     progress.advance(error=not gen.ok)
 
             workers = min(self.config.eval_batch_size, len(todo))
