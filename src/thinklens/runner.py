@@ -168,6 +168,11 @@ class Runner:
 
             write_report(report, self.run_dir)
             print_report(report, Console())
+            if config.write_predictions:
+                from .report.predictions import write_predictions
+
+                path, n = write_predictions(store, self.run_dir)
+                self.console.print(f"wrote {n} predictions to {path}", highlight=False)
             if failed:
                 self.console.print(
                     f"[yellow]{failed} request(s) failed after retries[/]: stored as errors, excluded from "
