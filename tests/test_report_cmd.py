@@ -17,18 +17,19 @@ from tests.helpers.calibration import MockServerProcess
 SRC = str(Path(thinklens.__file__).resolve().parents[1])
 
 
-def _cli(*argv: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "COLUMNS": "200"}
+def _cli(*argv: str, columns: int = 200) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "COLUMNS": str(columns)}
     return subprocess.run([sys.executable, "-m", "thinklens", *argv], capture_output=True, text=True, timeout=300,
                           env=env)
 
 
-def _finished_run(tmp_path: Path, shared_data, *extra: str) -> tuple[Path, subprocess.CompletedProcess]:
+def _finished_run(tmp_path: Path, shared_data, *extra: str,
+                  model: str = "mock-model") -> tuple[Path, subprocess.CompletedProcess]:
     data = shared_data("benchmarks/math500_test.jsonl")
     part1 = shared_data("model_outputs/meitann_R1-Distill-Qwen-32B_math500_part1_400.jsonl")
     out = tmp_path / "run"
-    with MockServerProcess("--replay", str(part1)) as server:
-        done = _cli("eval", "--api-url", server.url, "--model", "mock-model", "--datasets", "math_500",
+    with MockServerProcess("--replay", str(part1), "--model", model) as server:
+        done = _cli("eval", "--api-url", server.url, "--model", model, "--datasets", "math_500",
                     "--dataset-path", f"math_500={data}", "--limit", "6", "--n", "2", "--output", str(out),
                     "--no-progress", *extra)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -68,3 +69,22 @@ def test_write_predictions_from_eval_and_from_report(tmp_path, shared_data):
 def test_report_of_a_folder_that_is_not_a_finished_run(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a thinklens run folder" in capsys.readouterr().err
+
+
+def test_tables_in_an_80_column_pipe_cut_no_name_header_or_number(tmp_path, shared_data):
+    model = "DeepSeek-R1-Distill-Qwen-32B"
+    out, _ = _finished_run(tmp_path, shared_data, model=model)
+    shown = _cli("report", str(out), columns=80)  # stdout is a pipe: what a log or CI sees
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "…" not in text
+    assert model in text and "math_500" in text
+    for header in ("Dataset", "Metric", "Subset", "Num", "Score", "Gens", "Trunc", "NoAns", "Err", "Ungr", "Tok",
+                   "Think"):
+        assert f" {header} " in text, header
+    report = json.loads((out / "report.json").read_text())
+    for row in report["rows"]:
+        assert f"{row['score']:.4f}" in text
+    for s in report["subsets"]:
+        assert f"{s['mean_completion_tokens']:.0f}" in text and f"{s['mean_reasoning_tokens']:.0f}" in text

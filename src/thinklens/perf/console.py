@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from ..console_tables import add_column
+
 from .eventloop import cancel_and_wait
 from .stats import LevelSummary
 
@@ -39,7 +41,7 @@ def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf
     if with_goodput:
         cols += ["Goodput req/s", "SLO met"]
     for col in cols:
-        table.add_column(col, justify="left" if col == "Level" else "right")
+        add_column(table, col, text=col == "Level")
     for lv in levels:
         cells = [
             short_label(lv.label),
@@ -68,7 +70,7 @@ def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf
 def latency_table(levels: list[LevelSummary], *, title: str = "thinklens perf: latency (ms)") -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("Level", "Metric", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"):
-        table.add_column(col, justify="left" if col in ("Level", "Metric") else "right")
+        add_column(table, col, text=col in ("Level", "Metric"))
     for i, lv in enumerate(levels):
         first = True
         for metric, name in (("ttft", "TTFT"), ("ttfat", "TTFAT"), ("tpot", "TPOT"), ("itl", "ITL"), ("e2e", "E2E")):
