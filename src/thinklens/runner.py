@@ -9,6 +9,8 @@ waiting*: grading and storing never hold a request slot, so the server really se
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import math
 import re
 import time
@@ -187,6 +189,7 @@ class Runner:
     def _write_config(self, store: RunStore, items: list[WorkItem]) -> None:
         redacted = self.config.redacted()
         redacted["output"] = str(self.run_dir)
+        self._note_changed_plan(store, items, redacted)
         atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True))
         store.set_meta("config", redacted)
         store.set_meta("model", self.config.model)
@@ -195,6 +198,34 @@ class Runner:
             store.set_meta("created_at", time.time())
         store.set_meta("updated_at", time.time())
         store.set_plan([(it.key, it.grader) for it in items])
+
+    def _note_changed_plan(self, store: RunStore, items: list[WorkItem], redacted: dict[str, Any]) -> None:
+        """A reused folder whose stored plan is not part of the new one (another model,
+        sampling, prompt or a smaller --limit): say so, keep the old config on record, and
+        move the files derived from the old plan (efficiency.json, its figures, predictions)
+        aside, so that nothing shows them next to the new run."""
+        old_plan = store.plan()
+        keys = {it.key for it in items}
+        if not old_plan or set(old_plan) <= keys:
+            return
+        old_config = store.get_meta("config") or {}
+        changed = any(old_config.get(f) != redacted.get(f) for f in ("model", "generation_config", "datasets",
+                                                                      "dataset_args", "limit"))
+        tag = hashlib.sha256(json.dumps(old_config, sort_keys=True, default=str).encode()).hexdigest()[:10]
+        done = store.done_keys()
+        matched = sum(1 for k in keys if k in done)
+        previous = store.get_meta("previous_configs", [])
+        if not any(p.get("tag") == tag for p in previous):
+            previous.append({"tag": tag, "config": old_config, "planned": len(old_plan), "replaced_at": time.time()})
+            store.set_meta("previous_configs", previous)
+        moved = _move_derived_files(self.run_dir, self.run_dir / f"superseded-{tag}")
+        what = "config changed" if changed else "plan changed"
+        self.console.print(
+            f"[yellow]{what}:[/] {matched} of {len(items)} planned samples are stored already; the "
+            f"{len(old_plan)} of the previous plan stay in run.sqlite under config {tag} (meta previous_configs)"
+            + (f"; moved {', '.join(moved)} of that plan to superseded-{tag}/" if moved else ""),
+            highlight=False,
+        )
 
     async def _grade_stored(self, store: RunStore, scorer: Scorer, graders: dict[str, str]) -> None:
         """Generations stored by a run that died before grading them: grade, no request."""
@@ -272,6 +303,21 @@ class Runner:
             if grading_errors:
                 raise grading_errors[0]
         return len(todo), failed, request_seconds
+
+
+# Files computed from a run's plan by later steps (efficiency, predictions).
+_DERIVED_FILES = ("efficiency.json", "efficiency.png", "efficiency.svg", "predictions.jsonl")
+
+
+def _move_derived_files(run_dir: Path, to: Path) -> list[str]:
+    moved = []
+    for name in _DERIVED_FILES:
+        path = run_dir / name
+        if path.is_file():
+            to.mkdir(exist_ok=True)
+            path.replace(to / name)
+            moved.append(name)
+    return moved
 
 
 def _stored_keys(run_dir: Path) -> set[str]:
