@@ -36,14 +36,10 @@ def short_label(label: str) -> str:
 
 def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf: throughput") -> Table:
     table = Table(title=title, title_justify="left")
-    cols = ["Level", "OK", "Failed", "Time s", "Req/s", "Out tok/s", "Total tok/s", "In flight"]
-    with_goodput = any(lv.goodput for lv in levels)
-    if with_goodput:
-        cols += ["Goodput req/s", "SLO met"]
-    for col in cols:
+    for col in ("Level", "OK", "Failed", "Time s", "Req/s", "Out tok/s", "Total tok/s", "In flight"):
         add_column(table, col, text=col == "Level")
     for lv in levels:
-        cells = [
+        table.add_row(
             short_label(lv.label),
             str(lv.requests_ok),
             f"[red]{lv.requests_failed}[/]" if lv.requests_failed else "0",
@@ -52,18 +48,26 @@ def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf
             _num(lv.output_throughput, 1),
             _num(lv.total_throughput, 1),
             _num(lv.concurrency_achieved, 1),
-        ]
-        if with_goodput:
-            g = lv.goodput
-            cells += (
-                ["-", "-"]
-                if not g
-                else [
-                    f"{g['request_throughput']:.2f}",
-                    f"{'[green]yes' if g['met'] else '[red]no'}[/] ({g['attainment']:.0%})",
-                ]
-            )
-        table.add_row(*cells)
+        )
+    return table
+
+
+def goodput_table(levels: list[LevelSummary], *, title: str = "thinklens perf: goodput (--slo)") -> Table | None:
+    """Apart from the throughput table, so that each fits 80 columns; None without SLOs."""
+    if not any(lv.goodput for lv in levels):
+        return None
+    table = Table(title=title, title_justify="left")
+    for col in ("Level", "Goodput req/s", "SLO met"):
+        add_column(table, col, text=col == "Level")
+    for lv in levels:
+        g = lv.goodput
+        table.add_row(
+            short_label(lv.label),
+            *(["-", "-"] if not g else [
+                f"{g['request_throughput']:.2f}",
+                f"{'[green]yes' if g['met'] else '[red]no'}[/] ({g['attainment']:.0%})",
+            ]),
+        )
     return table
 
 
@@ -91,6 +95,9 @@ def latency_table(levels: list[LevelSummary], *, title: str = "thinklens perf: l
 
 def print_results(levels: list[LevelSummary], console: Console) -> None:
     console.print(throughput_table(levels))
+    goodput = goodput_table(levels)
+    if goodput is not None:
+        console.print(goodput)
     console.print(latency_table(levels))
     for lv in levels:
         if lv.failures:
