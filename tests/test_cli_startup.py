@@ -19,7 +19,8 @@ import thinklens
 SRC = str(Path(thinklens.__file__).resolve().parents[1])
 HEAVY = ("aiohttp", "numpy", "pydantic", "matplotlib", "math_verify", "sympy", "rich", "orjson", "yaml",
          "tokenizers", "starlette", "uvicorn", "jinja2", "huggingface_hub", "torch", "transformers")
-SUBCOMMANDS = ("eval", "grade", "benchmarks", "export", "compare", "budget", "efficiency", "perf", "view", "mock-server")
+SUBCOMMANDS = ("eval", "grade", "benchmarks", "export", "report", "compare", "budget", "efficiency", "perf", "view",
+               "mock-server")
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
@@ -52,7 +53,8 @@ def test_every_subcommand_is_registered():
     out = _python("from thinklens.cli import build_parser; p = build_parser(); "
                   "print(' '.join(p._subparsers._group_actions[0].choices))")
     assert out.returncode == 0, out.stderr[-2000:]
-    assert tuple(out.stdout.split()) == SUBCOMMANDS
+    assert tuple(out.stdout.split()) == tuple(c for name in SUBCOMMANDS for c in ((name, "show") if name == "report"
+                                                                                else (name,)))
 
 
 def test_a_subcommand_that_fails_to_import_is_an_error_not_a_missing_command():

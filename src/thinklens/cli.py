@@ -1,4 +1,4 @@
-"""The command line: `thinklens eval | grade | compare | efficiency | perf | view | mock-server | benchmarks`.
+"""The command line: `thinklens eval | grade | report | compare | efficiency | perf | view | mock-server | benchmarks`.
 
 argparse rather than Click/Typer: options such as `--datasets math_500 aime24` and
 `--concurrency 1 8 32` take several values after one flag (the EvalScope and vLLM
@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "thinklens.commands.grade_cmd",
     "thinklens.commands.benchmarks_cmd",
     "thinklens.commands.export_cmd",
+    "thinklens.commands.report_cmd",
     "thinklens.commands.compare_args",
     "thinklens.commands.budget_args",
     "thinklens.commands.efficiency_args",

@@ -119,7 +119,9 @@ class TaskConfig(_Strict):
     dataset_hub: Literal["huggingface", "modelscope"] = "huggingface"
     eval_batch_size: StrictInt = Field(default=32, ge=1, le=100_000)
     generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
-    limit: StrictInt | None = Field(default=None, ge=1)
+    limit: StrictInt | StrictFloat | None = Field(
+        default=None, description="the first N samples of each dataset, or a fraction 0 < F < 1 of each",
+    )
     output: str | None = Field(default=None, description="run folder; default outputs/<timestamp>-<model>")
     stream: bool = True
     # One timeout/retry policy (DESIGN.md).  Reasoning runs for many minutes, and a busy
@@ -156,6 +158,9 @@ class TaskConfig(_Strict):
     progress: bool = True
     wait_lock: bool = Field(
         default=False, description="another process holds the run folder: wait for it instead of failing",
+    )
+    write_predictions: bool = Field(
+        default=False, description="also write predictions.jsonl (one line per sample x repeat) next to report.json",
     )
 
     @model_validator(mode="before")
@@ -216,6 +221,22 @@ class TaskConfig(_Strict):
         if len(set(budgets)) != len(budgets):
             raise ValueError(f"thinking_budget lists a budget twice: {budgets}")
         return sorted(budgets)  # the report and the curve read in increasing budget
+
+    @field_validator("limit")
+    @classmethod
+    def _check_limit(cls, limit: int | float | None) -> int | float | None:
+        # EvalScope takes a fraction of the dataset as well as a count: 0.1 is a tenth of each.
+        if limit is None:
+            return None
+        if isinstance(limit, int):
+            if limit < 1:
+                raise ValueError(f"{limit} selects no sample: leave --limit out for all samples "
+                                 "(or give N >= 1, or a fraction such as 0.1)")
+            return limit
+        if not 0 < limit < 1:
+            raise ValueError(f"a fractional limit is a share of each dataset, 0 < F < 1, got {limit!r} "
+                             "(a count is a whole number: 20, not 20.0)")
+        return limit
 
     @field_validator("datasets")
     @classmethod
@@ -319,7 +340,8 @@ def _format_validation_error(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "config"
-        msg = err["msg"]
+        # pydantic prefixes our own messages with "Value error, ": the user needs only ours.
+        msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] in ("int_type", "float_type"):  # strict numbers: say what was given
             msg += f", got {err['input']!r}"
         if err["type"] == "extra_forbidden":

@@ -9,6 +9,9 @@ waiting*: grading and storing never hold a request slot, so the server really se
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -78,9 +81,14 @@ def plan_items(config: TaskConfig) -> tuple[list[WorkItem], dict[str, Benchmark]
     for name, bench in benchmarks.items():
         raw_args = dict(config.dataset_args.get(name, {}))
         raw_args.setdefault("hub", config.dataset_hub)
-        if config.limit is not None:
+        fraction = config.limit if isinstance(config.limit, float) else None
+        if config.limit is not None and fraction is None:
             raw_args.setdefault("limit", config.limit)
         samples = bench.load(DatasetArgs.from_mapping(raw_args))
+        if fraction is not None and "limit" not in raw_args:
+            # A share of the dataset (EvalScope's limit=0.1): its first ceil(F x size) samples,
+            # in the data's own order like a count, and never none.
+            samples = samples[: max(1, math.ceil(fraction * len(samples) - 1e-9))]
         for sample in samples:
             for repeat in range(config.generation_config.n):
                 shown = bench.for_repeat(sample, repeat)
@@ -98,6 +106,7 @@ class Runner:
         self.config = config
         self.console = console or Console(stderr=True)
         self.run_dir = Path(config.output) if config.output else default_run_dir(config.model)
+        self.first_failure: str | None = None  # its status and message are printed at the end
 
     async def run(self) -> RunResult:
         self._lock: RunLock | None = None
@@ -167,11 +176,18 @@ class Runner:
 
             write_report(report, self.run_dir)
             print_report(report, Console())
+            if config.write_predictions:
+                from .report.predictions import write_predictions
+
+                path, n = write_predictions(store, self.run_dir)
+                self.console.print(f"wrote {n} predictions to {path}", highlight=False)
             if failed:
                 self.console.print(
                     f"[yellow]{failed} request(s) failed after retries[/]: stored as errors, excluded from "
                     "accuracy; run the same command again to retry only those."
                 )
+                if self.first_failure:
+                    self.console.print(f"first failure: {self.first_failure}", markup=False, highlight=False)
             return RunResult(self.run_dir, report, sent, failed, request_seconds)
         finally:
             store.close()
@@ -179,6 +195,7 @@ class Runner:
     def _write_config(self, store: RunStore, items: list[WorkItem]) -> None:
         redacted = self.config.redacted()
         redacted["output"] = str(self.run_dir)
+        self._note_changed_plan(store, items, redacted)
         atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True))
         store.set_meta("config", redacted)
         store.set_meta("model", self.config.model)
@@ -187,6 +204,34 @@ class Runner:
             store.set_meta("created_at", time.time())
         store.set_meta("updated_at", time.time())
         store.set_plan([(it.key, it.grader) for it in items])
+
+    def _note_changed_plan(self, store: RunStore, items: list[WorkItem], redacted: dict[str, Any]) -> None:
+        """A reused folder whose stored plan is not part of the new one (another model,
+        sampling, prompt or a smaller --limit): say so, keep the old config on record, and
+        move the files derived from the old plan (efficiency.json, its figures, predictions)
+        aside, so that nothing shows them next to the new run."""
+        old_plan = store.plan()
+        keys = {it.key for it in items}
+        if not old_plan or set(old_plan) <= keys:
+            return
+        old_config = store.get_meta("config") or {}
+        changed = any(old_config.get(f) != redacted.get(f) for f in ("model", "generation_config", "datasets",
+                                                                      "dataset_args", "limit"))
+        tag = hashlib.sha256(json.dumps(old_config, sort_keys=True, default=str).encode()).hexdigest()[:10]
+        done = store.done_keys()
+        matched = sum(1 for k in keys if k in done)
+        previous = store.get_meta("previous_configs", [])
+        if not any(p.get("tag") == tag for p in previous):
+            previous.append({"tag": tag, "config": old_config, "planned": len(old_plan), "replaced_at": time.time()})
+            store.set_meta("previous_configs", previous)
+        moved = _move_derived_files(self.run_dir, self.run_dir / f"superseded-{tag}")
+        what = "config changed" if changed else "plan changed"
+        self.console.print(
+            f"[yellow]{what}:[/] {matched} of {len(items)} planned samples are stored already; the "
+            f"{len(old_plan)} of the previous plan stay in run.sqlite under config {tag} (meta previous_configs)"
+            + (f"; moved {', '.join(moved)} of that plan to superseded-{tag}/" if moved else ""),
+            highlight=False,
+        )
 
     async def _grade_stored(self, store: RunStore, scorer: Scorer, graders: dict[str, str]) -> None:
         """Generations stored by a run that died before grading them: grade, no request."""
@@ -234,6 +279,8 @@ class Runner:
                         task.add_done_callback(grading_done)
                     else:
                         failed += 1
+                        if self.first_failure is None:
+                            self.first_failure = gen.error
                     progress.advance(error=not gen.ok)
 
             workers = min(self.config.eval_batch_size, len(todo))
@@ -262,6 +309,21 @@ class Runner:
             if grading_errors:
                 raise grading_errors[0]
         return len(todo), failed, request_seconds
+
+
+# Files computed from a run's plan by later steps (efficiency, predictions).
+_DERIVED_FILES = ("efficiency.json", "efficiency.png", "efficiency.svg", "predictions.jsonl")
+
+
+def _move_derived_files(run_dir: Path, to: Path) -> list[str]:
+    moved = []
+    for name in _DERIVED_FILES:
+        path = run_dir / name
+        if path.is_file():
+            to.mkdir(exist_ok=True)
+            path.replace(to / name)
+            moved.append(name)
+    return moved
 
 
 def _stored_keys(run_dir: Path) -> set[str]:

@@ -22,6 +22,22 @@ from .rows import RawRow
 _LOCAL_HINT = "or read a local copy: --dataset-path NAME=PATH (dataset_args {'dataset_id': PATH})"
 
 
+class HubError(DatasetError):
+    """A hub could not give a dataset.  Its advice names eval's flags by default; a command
+    with other flags (perf) words it again through `advise`, so that no command advises a
+    flag it does not take."""
+
+    def __init__(self, what: str, *, other_hub: bool = False):
+        self.what = what
+        self.other_hub = other_hub  # trying the other hub could help (the Hub is unreachable)
+        super().__init__(self.advise())
+
+    def advise(self, local: str = _LOCAL_HINT, other_hub: str | None = "--dataset-hub modelscope") -> str:
+        if self.other_hub and other_hub:
+            return f"{self.what}. Or use {other_hub}, {local}"
+        return f"{self.what}, {local}"
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -42,30 +58,27 @@ def hf_snapshot(repo_id: str, *, patterns: Sequence[str], cache_dir: str | None 
             local_files_only=_offline(),
         )
     except hf_errors.GatedRepoError:
-        raise DatasetError(
+        raise HubError(
             f"{repo_id} is gated on the Hugging Face Hub: accept its terms at "
-            f"https://huggingface.co/datasets/{repo_id} and set HF_TOKEN to a token of that account, "
-            f"{_LOCAL_HINT}"
+            f"https://huggingface.co/datasets/{repo_id} and set HF_TOKEN to a token of that account"
         ) from None
     except hf_errors.RevisionNotFoundError as exc:
         raise DatasetError(f"{repo_id}: revision not found on the Hugging Face Hub ({exc})") from None
     except hf_errors.RepositoryNotFoundError:
-        raise DatasetError(
-            f"dataset {repo_id!r} not found on the Hugging Face Hub (or private: set HF_TOKEN), {_LOCAL_HINT}"
-        ) from None
+        raise HubError(f"dataset {repo_id!r} not found on the Hugging Face Hub (or private: set HF_TOKEN)") from None
     except hf_errors.LocalEntryNotFoundError:
         where = cache_dir or os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
         why = "HF_HUB_OFFLINE is set" if _offline() else "check the connection, or set HF_ENDPOINT to a mirror"
-        raise DatasetError(
-            f"cannot reach the Hugging Face Hub for {repo_id} and it is not in the cache ({where}): {why}. "
-            f"Or use --dataset-hub modelscope, {_LOCAL_HINT}"
+        raise HubError(
+            f"cannot reach the Hugging Face Hub for {repo_id} and it is not in the cache ({where}): {why}",
+            other_hub=True,
         ) from None
     except hf_errors.HFValidationError:
         raise DatasetError(f"{repo_id!r} is neither an existing local path nor a valid hub dataset id") from None
     except hf_errors.HfHubHTTPError as exc:
         raise DatasetError(f"Hugging Face Hub error for {repo_id}: {exc}") from None
     except OSError as exc:  # connection problems that huggingface_hub does not wrap
-        raise DatasetError(f"cannot download {repo_id} from the Hugging Face Hub ({exc}), {_LOCAL_HINT}") from None
+        raise HubError(f"cannot download {repo_id} from the Hugging Face Hub ({exc})") from None
     return Path(folder)
 
 
@@ -89,6 +102,6 @@ def modelscope_rows(
         except DatasetError:
             raise
         except Exception as exc:  # modelscope raises many unrelated types (HTTP, FileNotFound, ValueError...)
-            raise DatasetError(f"cannot load {source} from ModelScope ({type(exc).__name__}: {exc}), {_LOCAL_HINT}") from None
+            raise HubError(f"cannot load {source} from ModelScope ({type(exc).__name__}: {exc})") from None
         rows.extend(RawRow(record, source, i, None) for i, record in enumerate(records))
     return rows

@@ -230,9 +230,24 @@ class ChatClient:
             if ids and model not in ids:
                 return True, [f"model {model!r} is not in {url}/models ({', '.join(map(str, ids[:5]))})"]
         elif resp.status != 200:
+            if resp.status == 404 and not url.endswith("/v1") and await self._answers_models(url, f"{url}/v1"):
+                # `http://host:port` for `http://host:port/v1`: every request would 404.
+                raise ServerUnreachable(self.redact(
+                    f"{url}/models answered 404 but {url}/v1/models answers: did you mean {url}/v1? "
+                    "(an OpenAI-compatible base URL ends in /v1)"
+                ))
             # Some servers have no /models; the first request will tell.
             return True, [f"{url}/models answered HTTP {resp.status}"]
         return True, []
+
+    async def _answers_models(self, given: str, url: str) -> bool:
+        try:
+            async with asyncio.timeout(self.policy.timeout_connect + 10):
+                async with self.session.get(f"{url}/models", headers=self._request_auth(given)) as resp:
+                    await resp.read()
+                    return resp.status == 200
+        except (aiohttp.ClientConnectionError, OSError, TimeoutError):
+            return False
 
     def _request_auth(self, url: str) -> dict[str, str] | None:
         """Per-request headers: the URL's Basic credentials, when no API key is set."""
@@ -272,9 +287,12 @@ class ChatClient:
         self._refused = what
         limit = self.policy.refusals_to_stop
         if limit and self._refused_in_a_row >= limit:
+            hint = ""
+            if exc.status == 404 and exc.endpoint and not exc.endpoint.endswith("/v1"):
+                hint = f" (did you mean {exc.endpoint}/v1? an OpenAI-compatible base URL ends in /v1)"
             raise ServerRefused(
-                f"the server refused {self._refused_in_a_row} requests in a row: {exc}. Check --api-key, --model "
-                "and the request options (--extra-body, --max-tokens); the samples finished so far are stored",
+                f"the server refused {self._refused_in_a_row} requests in a row: {exc}{hint}. Check --api-key, "
+                "--model and the request options (--extra-body, --max-tokens); the samples finished so far are stored",
                 status=exc.status, server_message=str(exc),
             )
 

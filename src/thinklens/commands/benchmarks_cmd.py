@@ -22,10 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME", help="only these benchmarks (default: all)")
     parser.add_argument(
         "--dataset-path",
-        action="append",
+        nargs="+",
+        action="extend",
         default=[],
         metavar="NAME=PATH",
-        help="count the samples of a local copy (file, folder or zip); repeatable",
+        help="count the samples of a local copy (file, folder or zip); several after one flag, or repeat the flag",
     )
     parser.add_argument("--dataset-password", default=None, metavar="PASSWORD",
                         help="password of zipped data (GPQA's official distribution)")

@@ -31,8 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--method", choices=["verify", "judge", "both"], default="verify",
                    help="first correct step: check candidate answers with the run's grader (default, no LLM), ask "
                    "the judge, or both (reports their agreement)")
-    a.add_argument("--max-tokens", type=int, default=8000,
-                   help="leave out traces whose output is longer (default 8000; 0: keep all)")
+    # Not a generation cap (eval's --max-tokens): a filter on stored traces.  --max-tokens
+    # stays as an alias because the EvalScope guide's efficiency step calls it max_tokens.
+    a.add_argument("--max-trace-tokens", "--max-tokens", dest="max_tokens", type=int, default=8000, metavar="N",
+                   help="leave out traces whose output is longer than N tokens (default 8000; 0: keep all); "
+                   "a filter, not a generation cap (--max-tokens: the guide's name)")
     a.add_argument("--count", type=int, default=100,
                    help="traces per subset, a seeded random sample (default 100; 0: all)")
     a.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")

@@ -16,51 +16,75 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Evaluate a model through an OpenAI-compatible API (or a local checkpoint). "
         "Running the same command again resumes: stored samples are skipped, failed ones retried.",
     )
+    # Every flag says its default here, as written (argparse's defaults stay None so that a
+    # --config file's value is not overridden); tests/test_cli_vocabulary.py checks each
+    # stated default against TaskConfig, so the two cannot drift.
     p.add_argument("--config", help="YAML/JSON file of TaskConfig fields; flags given here override it")
     p.add_argument("--model", help="model name sent to the server (or a checkpoint id/path with --eval-type checkpoint)")
-    p.add_argument("--api-url", nargs="+", help="one or more OpenAI-compatible base URLs, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--api-url", "--url", dest="api_url", nargs="+", metavar="URL",
+                   help="one or more OpenAI-compatible base URLs ending in /v1, e.g. http://127.0.0.1:8000/v1 "
+                   "(--url: the same, as in perf)")
     p.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); never written to disk")
-    p.add_argument("--eval-type", choices=["service", "checkpoint", "openai_api", "llm_ckpt"])
-    p.add_argument("--datasets", nargs="+", help="e.g. math_500 aime24 aime25 gpqa gsm8k")
-    p.add_argument("--dataset-args", help="JSON object: per-dataset options, e.g. '{\"gpqa\": {\"subset_list\": [\"gpqa_diamond\"]}}'")
-    p.add_argument("--dataset-path", action="append", default=[], metavar="NAME=PATH",
-                   help="read a dataset from a local file or folder (repeatable)")
-    p.add_argument("--dataset-password", action="append", default=[], metavar="NAME=PASSWORD",
+    p.add_argument("--eval-type", choices=["service", "checkpoint", "openai_api", "llm_ckpt"],
+                   help="service: an OpenAI-compatible server; checkpoint: a local transformers model "
+                   "(default service; openai_api and llm_ckpt are EvalScope's names)")
+    p.add_argument("--datasets", nargs="+", metavar="NAME", help="e.g. math_500 aime24 aime25 gpqa gsm8k")
+    p.add_argument("--dataset-args", metavar="JSON",
+                   help="JSON object: per-dataset options, e.g. '{\"gpqa\": {\"subset_list\": [\"gpqa_diamond\"]}}'")
+    p.add_argument("--dataset-path", nargs="+", action="extend", default=[], metavar="NAME=PATH",
+                   help="read a dataset from a local file or folder (several after one flag, or repeat the flag)")
+    p.add_argument("--dataset-password", nargs="+", action="extend", default=[], metavar="NAME=PASSWORD",
                    help="password of a zipped dataset (e.g. GPQA's official distribution)")
-    p.add_argument("--dataset-hub", choices=["huggingface", "modelscope"])
-    p.add_argument("--limit", type=int, help="evaluate the first N samples of each dataset")
-    p.add_argument("--eval-batch-size", type=int, help="requests in flight (default 32)")
+    p.add_argument("--dataset-hub", choices=["huggingface", "modelscope"], help="where datasets come from "
+                   "(default huggingface)")
+    p.add_argument("--limit", type=_limit, metavar="N|F",
+                   help="the first N samples of each dataset, or a fraction 0 < F < 1 of each (default: all)")
+    p.add_argument("--concurrency", "--eval-batch-size", dest="eval_batch_size", type=int, metavar="N",
+                   help="requests in flight (default 32; --eval-batch-size: the EvalScope name)")
     p.add_argument("--output", "-o", help="run folder (default outputs/<timestamp>-<model>); rerun to resume")
+    p.add_argument("--write-predictions", action="store_true", default=None,
+                   help="also write predictions.jsonl (one line per sample x repeat) next to report.json")
     g = p.add_argument_group("generation")
-    g.add_argument("--max-tokens", type=int)
-    g.add_argument("--temperature", type=float)
-    g.add_argument("--top-p", type=float)
-    g.add_argument("--top-k", type=int)
-    g.add_argument("--min-p", type=float)
-    g.add_argument("--seed", type=int)
-    g.add_argument("--n", type=int, help="repeats per sample (separate requests): avg@n, pass@k, maj@k")
-    g.add_argument("--stop", action="append", help="stop string (repeatable)")
-    g.add_argument("--extra-body", help="JSON merged into every request, e.g. '{\"chat_template_kwargs\": {\"enable_thinking\": true}}'")
+    g.add_argument("--max-tokens", type=int, metavar="N",
+                   help="generation cap per request, reasoning included (default: the server's)")
+    g.add_argument("--temperature", type=float, help="sampling temperature (default: the server's)")
+    g.add_argument("--top-p", type=float, help="nucleus sampling (default: the server's)")
+    g.add_argument("--top-k", type=int, help="top-k sampling, -1 off (default: the server's)")
+    g.add_argument("--min-p", type=float, help="min-p sampling (default: the server's)")
+    g.add_argument("--seed", type=int, help="sampling seed sent with each request (default: none)")
+    g.add_argument("--n", type=int, help="repeats per sample (separate requests): avg@n, pass@k, maj@k (default 1)")
+    g.add_argument("--stop", nargs="+", action="extend", metavar="TEXT", help="stop string(s) (default: none)")
+    g.add_argument("--extra-body", metavar="JSON",
+                   help="JSON merged into every request, e.g. '{\"chat_template_kwargs\": {\"enable_thinking\": true}}'")
     g.add_argument("--no-stream", dest="stream", action="store_false", default=None,
-                   help="non-streaming requests (for servers without SSE)")
+                   help="non-streaming requests, for servers without SSE (default: streaming)")
     t = p.add_argument_group("timeouts and retries")
-    t.add_argument("--timeout-connect", type=float)
-    t.add_argument("--timeout-first-token", type=float, help="seconds until the first byte (default 1800)")
-    t.add_argument("--timeout-idle", type=float, help="silence between chunks once streaming (default 300)")
-    t.add_argument("--timeout-total", type=float, help="per attempt (default: off)")
-    t.add_argument("--max-retries", type=int)
-    t.add_argument("--retry-backoff", type=float, help="first backoff in seconds (doubles, with jitter)")
+    t.add_argument("--timeout-connect", type=float, metavar="S", help="seconds to open a connection (default 30)")
+    t.add_argument("--timeout-first-token", type=float, metavar="S",
+                   help="seconds until the first byte (default 1800: a busy server queues long reasoning "
+                   "requests; perf's is 600)")
+    t.add_argument("--timeout-idle", type=float, metavar="S",
+                   help="silence between chunks once streaming (default 300)")
+    t.add_argument("--timeout-total", type=float, metavar="S", help="per attempt (default: off)")
+    t.add_argument("--max-retries", type=int, metavar="N",
+                   help="retries of a failed request: 429, 5xx, resets, stalls; never 4xx (default 5)")
+    t.add_argument("--retry-backoff", type=float, metavar="S",
+                   help="first backoff in seconds, doubling with jitter (default 1)")
     r = p.add_argument_group("reasoning and grading")
     r.add_argument("--reasoning-prefilled", action="store_true", default=None,
-                   help="the chat template opens <think> itself: output without </think> is all reasoning")
+                   help="the chat template opens <think> itself: output without </think> is all reasoning "
+                   "(default: off)")
     r.add_argument("--think-tags", nargs=2, action="append", metavar=("OPEN", "CLOSE"),
                    help="reasoning tag pair (repeatable; default <think> </think>)")
-    r.add_argument("--grading-workers", type=int)
-    r.add_argument("--grading-timeout", type=float, help="hard per-answer limit in seconds (default 10)")
-    r.add_argument("--judge-strategy", choices=["rule", "llm", "rule_then_llm"])
-    r.add_argument("--judge-url")
-    r.add_argument("--judge-model")
-    r.add_argument("--judge-api-key")
+    r.add_argument("--grading-workers", type=int, metavar="N",
+                   help="grading processes (default: the CPUs, started only when an answer needs one)")
+    r.add_argument("--grading-timeout", type=float, metavar="S", help="hard per-answer limit in seconds (default 10)")
+    r.add_argument("--judge-strategy", choices=["rule", "llm", "rule_then_llm"],
+                   help="rule: the graders only; llm: the judge only; rule_then_llm: the judge where the rule "
+                   "finds no verdict (default rule)")
+    r.add_argument("--judge-url", metavar="URL", help="the judge's OpenAI-compatible base URL (default: none)")
+    r.add_argument("--judge-model", help="the judge's model name (default: none)")
+    r.add_argument("--judge-api-key", help="the judge's API key (default: none); never written to disk")
     bf = p.add_argument_group("budget forcing (accuracy vs thinking budget, measured; vLLM / SGLang servers)")
     bf.add_argument("--thinking-budget", nargs="+", type=int, metavar="TOKENS",
                     help="cap the reasoning at each budget, close it and force the answer; every budget is "
@@ -74,11 +98,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     lo = p.add_argument_group("local checkpoint (--eval-type checkpoint)")
     lo.add_argument("--device", help="cuda, mps or cpu (default: best available)")
     lo.add_argument("--dtype", help="bfloat16, float16 or float32 (default: bf16 where supported)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                   help="no progress bar (default: shown)")
     p.add_argument("--regrade", metavar="DIR", help="re-score the stored generations of DIR; sends no request")
     p.add_argument("--wait-lock", dest="wait_lock", action="store_true", default=None,
-                   help="the run folder is in use by another process: wait for it instead of failing")
+                   help="the run folder is in use by another process: wait for it instead of failing (default: fail)")
     p.set_defaults(func=run)
+
+
+def _limit(text: str) -> int | float:
+    """`--limit 20` (the first 20) or `--limit 0.1` (a tenth of each dataset); the range is
+    checked by TaskConfig, so a YAML limit gets the same message."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number: give N (the first N samples) or a fraction such as 0.1"
+        ) from None
 
 
 def _json_arg(text: str | None, flag: str) -> Any:
@@ -109,6 +149,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "thinking_budget": args.thinking_budget, "budget_answer_tokens": args.budget_answer_tokens,
         # typed in a shell, "\\n" is two characters: read it as the newline it means
         "budget_cue": args.budget_cue.replace("\\n", "\n") if args.budget_cue is not None else None,
+        "write_predictions": args.write_predictions,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
     gen = dict(data.get("generation_config") or {})

@@ -61,8 +61,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--gold", help="with --explain: the gold answer")
     p.add_argument("--problem", default="", help="with --explain: the question (for form demands)")
     p.add_argument("--finish-reason", default=None, help="with --explain: e.g. 'length' for a truncated generation")
-    p.add_argument("--choice", dest="choices", action="append", default=[],
-                   help="with --explain: an option text (repeat, in order) for multiple choice")
+    p.add_argument("--choice", dest="choices", nargs="+", action="extend", default=[], metavar="TEXT",
+                   help="with --explain: the option texts in order, for multiple choice (several after one flag, "
+                   "or repeat it)")
     p.set_defaults(func=run)
 
 

@@ -52,10 +52,13 @@ def register(subparsers: Any) -> None:
     server = p.add_argument_group("server")
     server.add_argument(
         "--url",
+        "--api-url",
+        dest="url",
         nargs="+",
         required=True,
         metavar="URL",
-        help="base URL(s) ending in /v1; several replicas share the load by requests in flight",
+        help="base URL(s) ending in /v1; several replicas share the load by requests in flight "
+        "(--api-url: the same, as in eval)",
     )
     server.add_argument("--model", required=True, help="model name as the server knows it")
     server.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
@@ -238,10 +241,11 @@ def register(subparsers: Any) -> None:
     slo = p.add_argument_group("SLOs and search")
     slo.add_argument(
         "--slo",
-        action="append",
+        nargs="+",
+        action="extend",
         default=[],
         metavar="METRIC=DURATION",
-        help="per-request objective, repeatable: ttft=2s, tpot=50ms, ttfat=..., e2e=...",
+        help="per-request objectives (several after one flag, or repeat it): ttft=2s tpot=50ms ttfat=... e2e=...",
     )
     slo.add_argument(
         "--slo-attainment",
@@ -268,13 +272,15 @@ def register(subparsers: Any) -> None:
     )
 
     client = p.add_argument_group("client")
-    client.add_argument("--timeout-connect", type=_seconds, default=30.0, metavar="S")
+    client.add_argument("--timeout-connect", type=_seconds, default=30.0, metavar="S",
+                        help="seconds to open a connection (default 30)")
     client.add_argument(
         "--timeout-first-token",
         type=_seconds,
         default=600.0,
         metavar="S",
-        help="request sent -> first byte of the response (default 600)",
+        help="request sent -> first byte of the response (default 600: a load test reports a server that "
+        "queues this long as failing; eval waits 1800 for long reasoning)",
     )
     client.add_argument(
         "--timeout-idle",
@@ -283,9 +289,11 @@ def register(subparsers: Any) -> None:
         type=_seconds,
         default=120.0,
         metavar="S",
-        help="silence inside a stream that counts as a stall (default 120)",
+        help="silence inside a stream that counts as a stall (default 120: a stall under load is a "
+        "finding; eval waits 300)",
     )
-    client.add_argument("--timeout-total", type=_seconds, default=None, metavar="S")
+    client.add_argument("--timeout-total", type=_seconds, default=None, metavar="S",
+                        help="per request (default: off)")
 
     out = p.add_argument_group("output")
     out.add_argument("--output", "-o", default=None, metavar="DIR", help="results folder (default outputs/perf-<time>)")

@@ -6,6 +6,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..console_tables import add_column
+
 from .runs import ComparisonRow
 
 
@@ -25,7 +27,7 @@ def print_comparison(rows: list[ComparisonRow], console: Console | None = None) 
                       box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1),
                       collapse_padding=True)
         for col in ("Subset", "N", "A", "B", "B-A", f"{100 * level:.0f}% CI", "p", "A|B", "MDE", ""):
-            table.add_column(col, justify="left" if col in ("Subset", "") else "right", no_wrap=True)
+            add_column(table, col, text=col in ("Subset", ""))
         for row in group:
             r = row.result
             low, high = r.diff.low, r.diff.high

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import atomic_write_text
+from ..console_tables import add_column
 from .metrics import METRICS, SampleEfficiency, agreement, summarize
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ OVERALL = "overall"
 
 DEFINITIONS = {
     "reasoning_tokens": "mean T: tokens of the reasoning (whole output when the model has none), complete traces",
+    "reasoning_tokens_reached": "mean T over the n_reached_correct traces: the T that first_correct_tokens and "
+                                "reflection_tokens are compared with (T^ <= T, T - T^ = reflection_tokens)",
     "first_correct_tokens": "mean T^: tokens from the start of the reasoning to the end of the first step reaching "
                             "the correct answer (that step included), over the n_reached_correct traces",
     "reflection_tokens": "mean T - T^ over the n_reached_correct traces",
@@ -138,28 +142,76 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return str(v)
 
 
-def print_summary(summary: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
-    if not console.is_terminal:  # a log file or a pipe: 80 columns would squash the table
-        console = Console(file=console.file, width=max(console.width, 150))
-    s = summary["settings"]
-    exact = "" if s.get("tokens_exact") else " [yellow](token counts approximate: no tokenizer)[/]"
-    table = Table(title=f"Efficiency: {summary['model']} on {summary['dataset']}{exact}", title_justify="left")
-    cols = ("Subset", "N", "Reached", "Trunc", "T", "T^", "T-T^", "T^/T", "Switches", "Acc", "xi_O", "xi_UT",
-            "Sol", "Unparsed")
-    for c in cols:
-        table.add_column(c, justify="left" if c == "Subset" else "right")
+@dataclass(frozen=True)
+class TableRow:
+    """One subset's row of the console table, as printed.  The token means that are
+    compared (T, T^, T-T^, T^/T) share one denominator, the `reached` traces, and
+    T-T^ is printed as the difference of the printed T and T^, so that the identity
+    the reader checks holds as printed (each trace has T^ <= T, so T^ <= T here too)."""
+
+    subset: str
+    n: str
+    truncated: str
+    reached: str
+    t: str
+    t_hat: str
+    reflection: str
+    efficiency: str
+    t_all: str
+    switches: str
+    accuracy: str
+    xi_o: str
+    xi_ut: str
+    solutions: str
+    unparsed: str
+
+
+def table_rows(summary: dict[str, Any]) -> list[TableRow]:
+    rows = []
     for name in [*summary["subset_order"], OVERALL]:
         m = summary["subsets"].get(name)
         if not m:
             continue
-        table.add_row(
-            name, str(m["n"]), str(m["n_reached_correct"]), str(m["n_truncated"]), _fmt(m["reasoning_tokens"], 0),
-            _fmt(m["first_correct_tokens"], 0), _fmt(m["reflection_tokens"], 0), _fmt(m["token_efficiency"], 3),
-            _fmt(m["thought_num"], 2), _fmt(m["accuracy"], 3), _fmt(m["xi_o"], 3), _fmt(m["xi_ut"], 3),
-            _fmt(m["solutions"], 2), str(m["n_judge_unparsed"]),
-        )
-    console.print(table)
+        # An efficiency.json from before reasoning_tokens_reached: no T over the reached traces.
+        t = m.get("reasoning_tokens_reached")
+        t_hat = m["first_correct_tokens"]
+        reflection = "-" if t is None or t_hat is None else str(round(t) - round(t_hat))
+        rows.append(TableRow(
+            name, str(m["n"]), str(m["n_truncated"]), str(m["n_reached_correct"]), _fmt(t, 0), _fmt(t_hat, 0),
+            reflection, _fmt(m["token_efficiency"], 3), _fmt(m["reasoning_tokens"], 0), _fmt(m["thought_num"], 2),
+            _fmt(m["accuracy"], 3), _fmt(m["xi_o"], 3), _fmt(m["xi_ut"], 3), _fmt(m["solutions"], 2),
+            str(m["n_judge_unparsed"]),
+        ))
+    return rows
+
+
+def print_summary(summary: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    s = summary["settings"]
+    exact = "" if s.get("tokens_exact") else " [yellow](token counts approximate: no tokenizer)[/]"
+    rows = table_rows(summary)
+    # Two tables of few columns each, so that 80 columns (a log, a pipe, CI) cut nothing.
+    tokens = Table(
+        title=f"Efficiency: {summary['model']} on {summary['dataset']}{exact}\n"
+              "T, T^ (tokens to the end of the first correct step), T-T^ and T^/T: means over the Reached "
+              "traces (complete, reaching a correct answer); T all: mean T over the complete traces (N - Trunc)",
+        title_justify="left",
+    )
+    for c in ("Subset", "N", "Trunc", "Reached", "T", "T^", "T-T^", "T^/T", "T all"):
+        add_column(tokens, c, text=c == "Subset")
+    for r in rows:
+        tokens.add_row(r.subset, r.n, r.truncated, r.reached, r.t, r.t_hat, r.reflection, r.efficiency, r.t_all)
+    console.print(tokens)
+    behaviour = Table(
+        title="Switches, Sol (solution rounds): means over the complete traces; Acc: over all N; xi_O over the "
+              "complete traces, xi_UT over those not proven correct; Unparsed: judge answers not understood",
+        title_justify="left",
+    )
+    for c in ("Subset", "Switches", "Sol", "Acc", "xi_O", "xi_UT", "Unparsed"):
+        add_column(behaviour, c, text=c == "Subset")
+    for r in rows:
+        behaviour.add_row(r.subset, r.switches, r.solutions, r.accuracy, r.xi_o, r.xi_ut, r.unparsed)
+    console.print(behaviour)
     no_reasoning = summary["subsets"][OVERALL]["n_no_reasoning"]
     if no_reasoning:
         console.print(f"[yellow]{no_reasoning} trace(s) had no reasoning[/] (no reasoning field, no </think>): their "
@@ -177,4 +229,4 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
             )
 
 
-__all__ = ["METRICS", "build_summary", "draw_figures", "print_summary", "read_summary", "write_summary"]
+__all__ = ["METRICS", "TableRow", "build_summary", "draw_figures", "print_summary", "read_summary", "table_rows", "write_summary"]

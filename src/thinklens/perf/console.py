@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from ..console_tables import add_column
+
 from .eventloop import cancel_and_wait
 from .stats import LevelSummary
 
@@ -34,14 +36,10 @@ def short_label(label: str) -> str:
 
 def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf: throughput") -> Table:
     table = Table(title=title, title_justify="left")
-    cols = ["Level", "OK", "Failed", "Time s", "Req/s", "Out tok/s", "Total tok/s", "In flight"]
-    with_goodput = any(lv.goodput for lv in levels)
-    if with_goodput:
-        cols += ["Goodput req/s", "SLO met"]
-    for col in cols:
-        table.add_column(col, justify="left" if col == "Level" else "right")
+    for col in ("Level", "OK", "Failed", "Time s", "Req/s", "Out tok/s", "Total tok/s", "In flight"):
+        add_column(table, col, text=col == "Level")
     for lv in levels:
-        cells = [
+        table.add_row(
             short_label(lv.label),
             str(lv.requests_ok),
             f"[red]{lv.requests_failed}[/]" if lv.requests_failed else "0",
@@ -50,25 +48,33 @@ def throughput_table(levels: list[LevelSummary], *, title: str = "thinklens perf
             _num(lv.output_throughput, 1),
             _num(lv.total_throughput, 1),
             _num(lv.concurrency_achieved, 1),
-        ]
-        if with_goodput:
-            g = lv.goodput
-            cells += (
-                ["-", "-"]
-                if not g
-                else [
-                    f"{g['request_throughput']:.2f}",
-                    f"{'[green]yes' if g['met'] else '[red]no'}[/] ({g['attainment']:.0%})",
-                ]
-            )
-        table.add_row(*cells)
+        )
+    return table
+
+
+def goodput_table(levels: list[LevelSummary], *, title: str = "thinklens perf: goodput (--slo)") -> Table | None:
+    """Apart from the throughput table, so that each fits 80 columns; None without SLOs."""
+    if not any(lv.goodput for lv in levels):
+        return None
+    table = Table(title=title, title_justify="left")
+    for col in ("Level", "Goodput req/s", "SLO met"):
+        add_column(table, col, text=col == "Level")
+    for lv in levels:
+        g = lv.goodput
+        table.add_row(
+            short_label(lv.label),
+            *(["-", "-"] if not g else [
+                f"{g['request_throughput']:.2f}",
+                f"{'[green]yes' if g['met'] else '[red]no'}[/] ({g['attainment']:.0%})",
+            ]),
+        )
     return table
 
 
 def latency_table(levels: list[LevelSummary], *, title: str = "thinklens perf: latency (ms)") -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("Level", "Metric", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"):
-        table.add_column(col, justify="left" if col in ("Level", "Metric") else "right")
+        add_column(table, col, text=col in ("Level", "Metric"))
     for i, lv in enumerate(levels):
         first = True
         for metric, name in (("ttft", "TTFT"), ("ttfat", "TTFAT"), ("tpot", "TPOT"), ("itl", "ITL"), ("e2e", "E2E")):
@@ -89,6 +95,9 @@ def latency_table(levels: list[LevelSummary], *, title: str = "thinklens perf: l
 
 def print_results(levels: list[LevelSummary], console: Console) -> None:
     console.print(throughput_table(levels))
+    goodput = goodput_table(levels)
+    if goodput is not None:
+        console.print(goodput)
     console.print(latency_table(levels))
     for lv in levels:
         if lv.failures:

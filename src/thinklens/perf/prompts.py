@@ -316,9 +316,13 @@ def benchmark_prompts(
     """The prompts thinklens would send for benchmark `name` (real prompts, so the model
     writes real reasoning lengths)."""
     from ..benchmarks import DatasetArgs, get_benchmark  # part of thinklens: an ImportError here is a bug
+    from ..benchmarks.hub import HubError
     try:
         bench = get_benchmark(name)
         samples = bench.load(DatasetArgs(dataset_id=dataset_path, limit=limit))
+    except HubError as exc:  # its default advice names eval's flags (--dataset-hub, NAME=PATH)
+        raise DatasetError(exc.advise(local=f"or read a local copy: --dataset {name} --dataset-path PATH",
+                                      other_hub=None)) from None
     except (ConfigError, DatasetError):
         raise
     except KeyError as exc:

@@ -7,7 +7,7 @@ import json
 import math
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,22 @@ class Report:
             **({"budget_curve": self.budget_curve} if self.budget_curve is not None else {}),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        """A report.json read back (`thinklens report`).  Fields an older release did not
+        write are None; fields a newer one added are ignored."""
+        def build(kind: type, row: dict[str, Any]) -> Any:
+            names = [f.name for f in fields(kind)]
+            return kind(**{name: row.get(name) for name in names if name in row or _has_no_default(kind, name)})
+
+        return cls(
+            model=data.get("model", ""), run_dir=data.get("run_dir", ""), n_repeats=data.get("n_repeats", 1),
+            rows=[build(ScoreRow, r) for r in data.get("rows", [])],
+            subsets=[build(SubsetStats, s) for s in data.get("subsets", [])],
+            config=data.get("config") or {}, judge=data.get("judge"),
+            created_at=data.get("created_at") or 0.0,
+        )
+
     def score(self, dataset: str, subset: str = OVERALL, metric: str = "AveragePass@1") -> float:
         for r in self.rows:
             if (r.dataset, r.subset, r.metric) == (dataset, subset, metric):
@@ -63,6 +79,11 @@ class Report:
 
 
 _Row = PlannedRow  # one planned (sample, repeat), from the store
+
+
+def _has_no_default(kind: type, name: str) -> bool:
+    f = next(f for f in fields(kind) if f.name == name)
+    return f.default is MISSING and f.default_factory is MISSING
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
