@@ -28,9 +28,9 @@ def _price(text: str) -> float:
 
 
 def add_price_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--price-in", type=_price, metavar="USD", help="price of prompt tokens, USD per million")
+    p.add_argument("--price-in", type=_price, metavar="USD", help="price of prompt tokens, USD per million (default: none, tokens only)")
     p.add_argument("--price-out", type=_price, metavar="USD",
-                   help="price of generated (reasoning + answer) tokens, USD per million")
+                   help="price of generated (reasoning + answer) tokens, USD per million (default: none)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     bf = p.add_argument_group("budget forcing (accuracy vs thinking budget, measured; vLLM / SGLang servers)")
     bf.add_argument("--thinking-budget", nargs="+", type=int, metavar="TOKENS",
                     help="cap the reasoning at each budget, close it and force the answer; every budget is "
-                         "generated and stored on its own (e.g. 1024 2048 4096)")
+                         "generated and stored on its own (e.g. 1024 2048 4096; default: none, no forcing)")
     bf.add_argument("--budget-answer-tokens", type=int, help="max tokens of the forced answer (default 256)")
     bf.add_argument("--budget-cue", help="text after </think> that starts the forced answer "
                                          "(\\n is a newline; default '\\n\\n**Final Answer**\\n')")

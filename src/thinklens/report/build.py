@@ -68,7 +68,7 @@ class Report:
             rows=[build(ScoreRow, r) for r in data.get("rows", [])],
             subsets=[build(SubsetStats, s) for s in data.get("subsets", [])],
             config=data.get("config") or {}, judge=data.get("judge"),
-            created_at=data.get("created_at") or 0.0,
+            created_at=data.get("created_at") or 0.0, cost=data.get("cost"), budget_curve=data.get("budget_curve"),
         )
 
     def score(self, dataset: str, subset: str = OVERALL, metric: str = "AveragePass@1") -> float:
