@@ -27,7 +27,7 @@ from .features import (
     stays_inside,
 )
 from .query import OUTCOME_FILTERS, PER_PAGE_CHOICES, SORT_LABELS, SampleQuery
-from .reader import LiveScore, Progress, RunReader, SubsetCounts
+from ..store.summary import LiveScore, Progress, RunReader, SubsetCounts
 from .render import render_markdown, render_reasoning, spans_from_steps
 
 OVERALL = "OVERALL"

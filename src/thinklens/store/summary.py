@@ -29,10 +29,10 @@ from typing import Any
 
 from ..metrics import Vote, subset_metrics, vote_correct
 from ..records import SampleResult
-from ..store import REPORT_FILENAME, STORE_FILENAME, connect, row_to_result
-from ..store.efficiency import sample_row as efficiency_sample_row
-from ..store.schema import check_readable
-from .query import SampleQuery
+from ..viewer.query import SampleQuery
+from . import REPORT_FILENAME, STORE_FILENAME, connect, row_to_result
+from .efficiency import sample_row as efficiency_sample_row
+from .schema import check_readable
 
 SYNC_INTERVAL_S = 1.0  # at most one look at the store per second per run
 RUNNING_IDLE_S = 120.0  # a run whose store changed this recently counts as running
@@ -483,7 +483,7 @@ class RunReader:
 
     def outcome_counts(self, query: SampleQuery) -> dict[str, int]:
         """How many rows each outcome filter would show, under the other filters."""
-        from .query import OUTCOME_FILTERS
+        from ..viewer.query import OUTCOME_FILTERS
 
         self.sync()
         with self.lock:
