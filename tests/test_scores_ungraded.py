@@ -22,7 +22,7 @@ from thinklens.report import build_report
 from thinklens.report.console import print_report
 from tests.helpers.shared_data import shared_data_dir
 from thinklens.store import RunStore
-from thinklens.store.summary import RunReader
+from thinklens.viewer.reader import RunReader
 
 CORRECT = Score(True, "correct", extracted="7")
 WRONG = Score(False, "not_equivalent", extracted="8")

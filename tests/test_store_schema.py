@@ -25,7 +25,7 @@ from thinklens.report import build_report
 from tests.helpers.shared_data import shared_data_dir
 from thinklens.errors import StoreError
 from thinklens.store import SCHEMA_VERSION, NewerSchemaError, RunStore, is_run_folder, schema
-from thinklens.store.summary import RunReader
+from thinklens.viewer.reader import RunReader
 
 FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1"
 

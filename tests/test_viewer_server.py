@@ -14,7 +14,7 @@ from thinklens.errors import ConfigError
 from thinklens.records import Generation, Sample, Score, Timings, Usage
 from thinklens.store import RunStore
 from thinklens.viewer.query import OUTCOME_FILTERS
-from thinklens.store.summary import SYNC_INTERVAL_S
+from thinklens.viewer.reader import SYNC_INTERVAL_S
 from thinklens.viewer.server import create_app
 from tests.helpers.viewer_data import JUDGED, ServedViewer, _outcome_for, make_perf, make_run
 
@@ -119,7 +119,7 @@ def test_run_page_shows_scores_counts_tokens_efficiency_config(viewer: ServedVie
 
 def test_live_counts_agree_with_the_report(root: Path) -> None:
     """The viewer counts outcomes itself (live); its numbers must be the report's."""
-    from thinklens.store.summary import RunReader
+    from thinklens.viewer.reader import RunReader
 
     report = json.loads((root / "runs" / "a" / "report.json").read_text())
     if not report["subsets"]:

@@ -1,45 +1,42 @@
-"""Read-only, fast access to one run's store for the viewer.
+"""The viewer's read-only summary of one run: every query the viewer asks of a store.
 
 Why an in-memory summary table: in `results` the long texts (prompt, answer, a
 30,000-token reasoning) sit in the middle of each row, so SQLite must walk a row's
 overflow pages to reach the columns after them (tokens, latency, verdict).  A query
-that filters or sorts 2,000 such rows reads ~250 MB.  The reader therefore copies the
-light columns once into a TEMP table of its own read-only connection (`temp.s`; TEMP
-objects live outside the run file, so the store stays untouched and an eval can keep
-writing) and answers every list, count, sort and previous/next query from there.
+that filters or sorts 2,000 such rows reads ~250 MB.  `SummaryTable` therefore copies
+the light columns once into a TEMP table of its own read-only connection (`temp.s`;
+TEMP objects live outside the run file, so the store stays untouched and an eval can
+keep writing) and answers every list, count, sort and previous/next query from there.
 
-Live runs: `PRAGMA data_version` tells whether another connection committed since the
-last look; then only new rows (rowid above the last seen) and rows not yet final
-(ungraded or failed) are re-read.  A rewritten report.json (end of an eval or a
-regrade) or a row count that does not add up triggers a full rebuild.
+Live runs: `data_version()` (`PRAGMA data_version`) tells whether another connection
+committed since the last look; `update()` then re-reads only new rows (rowid above the
+last seen) and rows not yet final (ungraded or failed), and starts over when the row
+count does not add up.  When to look is the caller's policy (viewer/reader.py).
+
+The samples table's filters and sorts are named here (`OUTCOMES`, `SORT_KEYS`), with
+their SQL; a `RowFilter` says which rows a table shows, in which order.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import re
 import sqlite3
 import threading
-import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..metrics import Vote, subset_metrics, vote_correct
 from ..records import SampleResult
-from ..viewer.query import SampleQuery
-from . import REPORT_FILENAME, STORE_FILENAME, connect, row_to_result
+from . import connect, row_to_result
 from .efficiency import sample_row as efficiency_sample_row
 from .schema import check_readable
 
-SYNC_INTERVAL_S = 1.0  # at most one look at the store per second per run
-RUNNING_IDLE_S = 120.0  # a run whose store changed this recently counts as running
 SEARCH_HEAD_CHARS = 8000  # quick search covers this much of the prompt and of the answer
 SEARCH_TAIL_CHARS = 4000  # ... and the end of a long answer (where the final answer is)
 
-# Primary outcome of a row, for its badge (filters are the non-exclusive OUTCOME_FILTERS).
+# Primary outcome of a row, for its badge (filters are the non-exclusive _OUTCOME_WHERE).
 OUTCOME_SQL = """CASE
     WHEN status='error' THEN 'error'
     WHEN graded=0 THEN 'pending'
@@ -48,6 +45,30 @@ OUTCOME_SQL = """CASE
     WHEN reason='truncated' OR finish_reason='length' THEN 'truncated'
     WHEN reason='no_answer' THEN 'no_answer'
     ELSE 'wrong' END"""
+
+# Non-exclusive outcome filters (a truncated wrong answer is both "wrong" and
+# "truncated"); definitions match the report's per-subset counts (report/build.py).
+_OUTCOME_WHERE: dict[str, str] = {
+    "correct": "status='ok' AND correct=1",
+    "wrong": "status='ok' AND correct=0",
+    "truncated": "status='ok' AND finish_reason='length'",
+    "no_answer": "status='ok' AND reason IN ('no_answer','truncated')",
+    "error": "status='error'",
+    "ungraded": "status='ok' AND (graded=0 OR correct IS NULL)",
+}
+OUTCOMES: tuple[str, ...] = tuple(_OUTCOME_WHERE)
+
+# sort name -> (column, descending).  NULLs (errors have no tokens) always sort last.
+_SORT_COLUMNS: dict[str, tuple[str, bool]] = {
+    "natural": ("pos", False),
+    "-tokens": ("completion_tokens", True),
+    "tokens": ("completion_tokens", False),
+    "-reasoning": ("reasoning_tokens", True),
+    "-latency": ("e2e", True),
+    "latency": ("e2e", False),
+    "-ttft": ("ttft", True),
+}
+SORT_KEYS: tuple[str, ...] = tuple(_SORT_COLUMNS)
 
 _LIGHT = (
     "key", "dataset", "subset", "sample_id", "repeat", "status", "finish_reason", "prompt_tokens",
@@ -74,6 +95,35 @@ CREATE INDEX temp.s_subset ON s(dataset, subset, pos);
 CREATE TEMP TABLE pp (key TEXT PRIMARY KEY, position INTEGER);
 CREATE TEMP TABLE deep (key TEXT PRIMARY KEY);
 """
+
+# Outcome counts of a group of rows (SubsetCounts after the group's name): the filters'
+# own conditions, so a count and the table it links to cannot disagree.
+_COUNTS_AGG = f"""COUNT(DISTINCT sample_id), COUNT(*), SUM(status='ok' AND graded=1 AND correct IS NOT NULL),
+    SUM({_OUTCOME_WHERE['correct']}), SUM({_OUTCOME_WHERE['wrong']}), SUM({_OUTCOME_WHERE['truncated']}),
+    SUM({_OUTCOME_WHERE['no_answer']}), SUM({_OUTCOME_WHERE['error']}), SUM({_OUTCOME_WHERE['ungraded']}),
+    SUM(status='ok' AND graded=0),
+    AVG(CASE WHEN status='ok' AND completion_tokens IS NOT NULL THEN completion_tokens END),
+    AVG(CASE WHEN status='ok' AND completion_tokens IS NOT NULL THEN IFNULL(reasoning_tokens, 0) END),
+    SUM(status='ok' AND completion_tokens IS NOT NULL)"""
+# token means share one denominator, as in report.json (report/build.py `_stats`)
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which summary rows a table shows, and in which order (the viewer's `SampleQuery`
+    adds paging and the URL)."""
+
+    dataset: str = ""
+    subset: str = ""
+    outcome: str = ""  # one of OUTCOMES, or "" for all
+    repeat: int | None = None
+    q: str = ""  # search text
+    deep: bool = False  # also search the reasoning and the full answer (scans the store)
+    sort: str = "natural"  # one of SORT_KEYS
+
+    @property
+    def needs_store_scan(self) -> bool:
+        return bool(self.q) and self.deep
 
 
 @dataclass(frozen=True)
@@ -142,21 +192,17 @@ class SubsetCounts:
 
 
 @dataclass(frozen=True)
-class Progress:
-    planned: int
+class ProgressCounts:
+    """How far the latest plan got, counted over the visible rows."""
+
+    planned: int  # the plan's keys (the stored rows when the run has no plan)
     generated: int
     ok: int
     errors: int
     graded: int  # grading done, ungraded included: "correct / graded" follows the score rule
     correct: int
     pending: int
-    state: str  # complete | running | incomplete
-    report_stale: bool
-    version: int
-    updated_at: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    last_write: float | None  # newest created_at / graded_at
 
 
 @dataclass(frozen=True)
@@ -177,22 +223,24 @@ class Neighbors:
 
 
 @dataclass(frozen=True)
-class LiveScore:
-    dataset: str
-    subset: str
-    metric: str
-    num: int
-    score: float | None
-    stderr: float | None
-
-
-@dataclass(frozen=True)
 class Verdict:
     key: str
     outcome: str
     correct: bool | None
     extracted: str | None
     completion_tokens: int | None
+
+
+@dataclass(frozen=True)
+class VoteRow:
+    """One answered (status ok) visible row: what a vote needs (metrics.question_votes)."""
+
+    dataset: str
+    subset: str
+    sample_id: str
+    repeat: int
+    status: str
+    correct: bool | None
 
 
 @dataclass
@@ -203,75 +251,55 @@ class TokenValues:
     reasoning: list[tuple[int, str]] = field(default_factory=list)
 
 
-class RunReader:
-    """Thread-safe read-only view of one run folder (the server shares one per run)."""
+class SummaryTable:
+    """The light columns of one run's `results`, mirrored into a TEMP table of a
+    read-only connection.  Thread-safe: one lock around the connection (`lock`, an
+    RLock a caller may hold across several calls)."""
 
-    def __init__(self, run_dir: str | Path):
-        self.run_dir = Path(run_dir)
-        self.path = self.run_dir / STORE_FILENAME
-        self.conn = _open_readonly(self.path)
+    def __init__(self, path: Path):
+        self.path = path
+        self.conn = _open_readonly(path)
         self.lock = threading.RLock()
         self.conn.executescript(_TEMP_SCHEMA)
-        self._built = False
-        self._data_version: int | None = None
-        self._report_mtime: float | None = None
-        self._last_check = 0.0
         self._max_rowid = 0
         self._has_plan = False
+        self._generation = 0  # bumped by every change of the mirror: keys the deep-search cache
         self._deep_query: tuple[str, int] | None = None
-        self.version = 0
-        self._meta: dict[str, Any] = {}
-        self._last_change = time.time()
 
     def close(self) -> None:
         with self.lock:
             self.conn.close()
 
-    # ---- synchronisation -------------------------------------------------------
-    def sync(self, *, force: bool = False) -> bool:
-        """Bring the summary table up to date; True when anything changed."""
+    # ---- keeping the mirror current ------------------------------------------------
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the store."""
         with self.lock:
-            now = time.monotonic()
-            if self._built and not force and now - self._last_check < SYNC_INTERVAL_S:
-                return False
-            self._last_check = now
-            data_version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-            report_mtime = _mtime(self.run_dir / REPORT_FILENAME)
-            if self._built and data_version == self._data_version and report_mtime == self._report_mtime:
-                return False
-            if not self._built or report_mtime != self._report_mtime:
-                self._rebuild()
-            else:
-                self._incremental()
-            self._data_version = data_version
-            self._report_mtime = report_mtime
-            self._refresh_plan()
-            self._meta = {r[0]: _json_or_text(r[1]) for r in self.conn.execute("SELECT key, value FROM main.meta")}
-            self._built = True
-            self.version += 1
-            self._deep_query = None
-            self._last_change = time.time()
-            return True
+            return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
-    def _rebuild(self) -> None:
-        with self.conn:
+    def rebuild(self) -> None:
+        """Copy every row again."""
+        with self.lock, self.conn:
             self.conn.execute("DELETE FROM temp.s")
             self._max_rowid = 0
             self._load(self.conn.execute(_SOURCE_SELECT).fetchall())
+            self._generation += 1
 
-    def _incremental(self) -> None:
-        with self.conn:
-            rows = self.conn.execute(_SOURCE_SELECT + " WHERE rowid >= ?", (self._max_rowid,)).fetchall()
-            unsettled = [r[0] for r in self.conn.execute("SELECT key FROM temp.s WHERE status='error' OR graded=0")]
-            for chunk in _chunks(unsettled, 500):
-                marks = ",".join("?" * len(chunk))
-                rows += self.conn.execute(_SOURCE_SELECT + f" WHERE key IN ({marks})", chunk).fetchall()
-            self._load(rows)
-        # Rows replaced under a lower rowid, or deleted: start over rather than drift.
-        stored = self.conn.execute("SELECT COUNT(*) FROM main.results").fetchone()[0]
-        mirrored = self.conn.execute("SELECT COUNT(*) FROM temp.s").fetchone()[0]
-        if stored != mirrored:
-            self._rebuild()
+    def update(self) -> None:
+        """Copy the rows that may have changed: new ones, and those not final yet."""
+        with self.lock:
+            with self.conn:
+                rows = self.conn.execute(_SOURCE_SELECT + " WHERE rowid >= ?", (self._max_rowid,)).fetchall()
+                unsettled = [r[0] for r in self.conn.execute("SELECT key FROM temp.s WHERE status='error' OR graded=0")]
+                for chunk in _chunks(unsettled, 500):
+                    marks = ",".join("?" * len(chunk))
+                    rows += self.conn.execute(_SOURCE_SELECT + f" WHERE key IN ({marks})", chunk).fetchall()
+                self._load(rows)
+                self._generation += 1
+            # Rows replaced under a lower rowid, or deleted: start over rather than drift.
+            stored = self.conn.execute("SELECT COUNT(*) FROM main.results").fetchone()[0]
+            mirrored = self.conn.execute("SELECT COUNT(*) FROM temp.s").fetchone()[0]
+            if stored != mirrored:
+                self.rebuild()
 
     def _load(self, rows: Iterable[Sequence[Any]]) -> None:
         out = []
@@ -287,8 +315,9 @@ class RunReader:
         # Inserted and replaced rows are the only ones without an outcome yet.
         self.conn.execute(f"UPDATE temp.s SET outcome = {OUTCOME_SQL} WHERE outcome IS NULL")
 
-    def _refresh_plan(self) -> None:
-        with self.conn:
+    def load_plan(self) -> None:
+        """Which rows are visible, in which order: the latest plan's, else every row."""
+        with self.lock, self.conn:
             self.conn.execute("DELETE FROM temp.pp")
             self.conn.execute("INSERT INTO temp.pp SELECT key, position FROM main.plan")
             self._has_plan = self.conn.execute("SELECT EXISTS(SELECT 1 FROM temp.pp)").fetchone()[0] == 1
@@ -301,13 +330,13 @@ class RunReader:
                 ).fetchall()
                 self.conn.executemany("UPDATE temp.s SET pos=? WHERE key=?", [(i, k[0]) for i, k in enumerate(keys)])
 
-    # ---- run-level -------------------------------------------------------------
+    # ---- run-level -------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
-        self.sync()
-        return dict(self._meta)
+        """The `meta` table, each value decoded from JSON (kept as text when it is not)."""
+        with self.lock:
+            return {r[0]: _json_or_text(r[1]) for r in self.conn.execute("SELECT key, value FROM main.meta")}
 
-    def progress(self) -> Progress:
-        self.sync()
+    def progress_counts(self) -> ProgressCounts:
         with self.lock:
             gen, ok, err, graded, correct, pending, last = self.conn.execute(
                 """SELECT COUNT(*), SUM(status='ok'), SUM(status='error'),
@@ -317,37 +346,10 @@ class RunReader:
             ).fetchone()
             planned = self.conn.execute("SELECT COUNT(*) FROM temp.pp").fetchone()[0] if self._has_plan else gen
         ok, err, graded, correct, pending = (x or 0 for x in (ok, err, graded, correct, pending))
-        report_mtime = self._report_mtime
-        report_stale = report_mtime is not None and bool(last) and report_mtime + 1.0 < last
-        finished = gen >= planned and pending == 0
-        if finished and report_mtime is not None and not report_stale:
-            state = "complete"
-        elif time.time() - self._store_mtime() < RUNNING_IDLE_S:
-            state = "running"
-        else:
-            state = "incomplete"
-        updated = self._meta.get("updated_at") or (last or None)
-        return Progress(planned, gen, ok, err, graded, correct, pending, state, report_stale, self.version,
-                        updated if isinstance(updated, (int, float)) else None)
-
-    def _store_mtime(self) -> float:
-        return max(_mtime(self.path) or 0.0, _mtime(self.path.with_name(STORE_FILENAME + "-wal")) or 0.0)
-
-    def has_report(self) -> bool:
-        return (self.run_dir / REPORT_FILENAME).exists()
-
-    def report(self) -> dict[str, Any] | None:
-        """report.json, or None when absent or unreadable (a run still in progress)."""
-        path = self.run_dir / REPORT_FILENAME
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        return ProgressCounts(planned, gen, ok, err, graded, correct, pending, last or None)
 
     def datasets_and_subsets(self) -> list[tuple[str, list[str]]]:
         """Datasets and their subsets in benchmark order (order of first appearance)."""
-        self.sync()
         with self.lock:
             rows = self.conn.execute(
                 "SELECT dataset, subset, MIN(pos) AS p FROM temp.s WHERE pos IS NOT NULL GROUP BY dataset, subset ORDER BY p"
@@ -358,28 +360,24 @@ class RunReader:
         return [(d, sorted(subsets, key=natural_key)) for d, subsets in order.items()]
 
     def repeats(self) -> list[int]:
-        self.sync()
         with self.lock:
             return [r[0] for r in self.conn.execute('SELECT DISTINCT "repeat" FROM temp.s WHERE pos IS NOT NULL ORDER BY 1')]
 
+    def max_repeat(self) -> int | None:
+        """The highest repeat index of any stored row (visible or not)."""
+        with self.lock:
+            return self.conn.execute('SELECT MAX("repeat") FROM temp.s').fetchone()[0]
+
     def subset_counts(self) -> list[SubsetCounts]:
         """Per subset, then each dataset's OVERALL: the report's counts, computed live."""
-        self.sync()
-        agg = """COUNT(DISTINCT sample_id), COUNT(*), SUM(status='ok' AND graded=1 AND correct IS NOT NULL),
-                 SUM(status='ok' AND correct=1), SUM(status='ok' AND correct=0),
-                 SUM(status='ok' AND finish_reason='length'), SUM(status='ok' AND reason IN ('no_answer','truncated')),
-                 SUM(status='error'), SUM(status='ok' AND (graded=0 OR correct IS NULL)), SUM(status='ok' AND graded=0),
-                 AVG(CASE WHEN status='ok' AND completion_tokens IS NOT NULL THEN completion_tokens END),
-                 AVG(CASE WHEN status='ok' AND completion_tokens IS NOT NULL THEN IFNULL(reasoning_tokens, 0) END),
-                 SUM(status='ok' AND completion_tokens IS NOT NULL)"""
-        # token means share one denominator, as in report.json (report/build.py `_stats`)
         with self.lock:
             per_subset = self.conn.execute(
-                f"SELECT dataset, subset, {agg}, MIN(pos) FROM temp.s WHERE pos IS NOT NULL GROUP BY dataset, subset ORDER BY MIN(pos)"
+                f"SELECT dataset, subset, {_COUNTS_AGG}, MIN(pos) FROM temp.s WHERE pos IS NOT NULL "
+                "GROUP BY dataset, subset ORDER BY MIN(pos)"
             ).fetchall()
             overall = {
                 r[0]: r for r in self.conn.execute(
-                    f"SELECT dataset, 'OVERALL', {agg} FROM temp.s WHERE pos IS NOT NULL GROUP BY dataset"
+                    f"SELECT dataset, 'OVERALL', {_COUNTS_AGG} FROM temp.s WHERE pos IS NOT NULL GROUP BY dataset"
                 )
             }
         out: list[SubsetCounts] = []
@@ -395,38 +393,16 @@ class RunReader:
         out.sort(key=lambda c: (seen.index(c.dataset), c.subset == "OVERALL", natural_key(c.subset)))
         return out
 
-    def live_scores(self, n_repeats: int | None = None) -> list[LiveScore]:
-        """AveragePass@1 and pass@k from the stored verdicts (what the report will say,
-        minus maj@k, which needs the grader's answer equivalence).  Same votes as the
-        report (metrics.vote_correct): every answered generation, ungraded or not yet
-        graded ones as not correct."""
-        self.sync()
+    def vote_rows(self) -> list[VoteRow]:
+        """The visible answered rows, in plan order."""
         with self.lock:
-            rows = self.conn.execute(
+            cur = self.conn.execute(
                 """SELECT dataset, subset, sample_id, "repeat", status, correct FROM temp.s
                    WHERE pos IS NOT NULL AND status='ok' ORDER BY pos"""
-            ).fetchall()
-            n = n_repeats or (self.conn.execute('SELECT MAX("repeat") FROM temp.s').fetchone()[0] or 0) + 1
-        by_subset: dict[tuple[str, str], dict[str, list[Vote]]] = defaultdict(lambda: defaultdict(list))
-        for dataset, subset, sid, rep, status, correct in rows:
-            vote = vote_correct(status, None if correct is None else bool(correct))
-            if vote is not None:
-                by_subset[(dataset, subset)][sid].append(Vote(rep, vote, "=gold" if vote else None))
-        out: list[LiveScore] = []
-        datasets: dict[str, dict[str, list[Vote]]] = defaultdict(dict)
-        for (dataset, subset), questions in by_subset.items():
-            for m in subset_metrics(questions, n):
-                if not m.metric.startswith("maj@"):
-                    out.append(LiveScore(dataset, subset, m.metric, m.num, _finite(m.score), m.stderr))
-            datasets[dataset].update({f"{subset}\x00{q}": v for q, v in questions.items()})
-        for dataset, questions in datasets.items():  # OVERALL even for one subset, as report.json
-            for m in subset_metrics(questions, n):
-                if not m.metric.startswith("maj@"):
-                    out.append(LiveScore(dataset, "OVERALL", m.metric, m.num, _finite(m.score), m.stderr))
-        return out
+            )
+            return [VoteRow(d, s, sid, rep, status, None if c is None else bool(c)) for d, s, sid, rep, status, c in cur]
 
     def token_values(self) -> dict[tuple[str, str], TokenValues]:
-        self.sync()
         out: dict[tuple[str, str], TokenValues] = {}
         with self.lock:
             cur = self.conn.execute(
@@ -441,17 +417,32 @@ class RunReader:
                     tv.reasoning.append((rtok, outcome))
         return out
 
-    # ---- samples table -----------------------------------------------------------
-    def _where(self, query: SampleQuery, **kw: bool) -> tuple[str, list[Any]]:
-        where, params = query.where(**kw)
-        if query.needs_store_scan and kw.get("include_search", True):
-            self._ensure_deep(query.q)
-            where += " AND key IN (SELECT key FROM temp.deep)"
-        return where, params
+    # ---- samples table ---------------------------------------------------------------
+    def _where(self, flt: RowFilter, *, include_outcome: bool = True) -> tuple[str, list[Any]]:
+        """WHERE clause over temp.s: visible rows matching every filter."""
+        clauses, params = ["pos IS NOT NULL"], []
+        if flt.dataset:
+            clauses.append("dataset=?")
+            params.append(flt.dataset)
+        if flt.subset:
+            clauses.append("subset=?")
+            params.append(flt.subset)
+        if flt.repeat is not None:
+            clauses.append('"repeat"=?')
+            params.append(flt.repeat)
+        if include_outcome and flt.outcome:
+            clauses.append(f"({_OUTCOME_WHERE[flt.outcome]})")
+        if flt.q and not flt.deep:
+            clauses.append("instr(search, ?) > 0")
+            params.append(flt.q.casefold())
+        if flt.needs_store_scan:
+            self._ensure_deep(flt.q)
+            clauses.append("key IN (SELECT key FROM temp.deep)")
+        return " AND ".join(clauses), params
 
     def _ensure_deep(self, text: str) -> None:
         """Full-text scan of the store (reasoning, answer, prompt) for `deep` search."""
-        if self._deep_query == (text, self.version):
+        if self._deep_query == (text, self._generation):
             return
         # LIKE is ASCII case-insensitive and, for '%text%', ~10x faster than instr(lower())
         # on long texts: 2,000 traces of 30k tokens scan in well under a second.
@@ -466,40 +457,37 @@ class RunReader:
             )
             self.conn.execute("INSERT OR IGNORE INTO temp.deep SELECT key FROM temp.s WHERE instr(search, ?) > 0",
                               (text.casefold(),))
-        self._deep_query = (text, self.version)
+        self._deep_query = (text, self._generation)
 
-    def page(self, query: SampleQuery) -> Page:
-        self.sync()
+    def page(self, flt: RowFilter, page: int, per_page: int) -> Page:
+        """One page of the filtered, sorted rows (a page past the end: the last one)."""
         with self.lock:
-            where, params = self._where(query)
+            where, params = self._where(flt)
             total = self.conn.execute(f"SELECT COUNT(*) FROM temp.s WHERE {where}", params).fetchone()[0]
-            pages = max(1, math.ceil(total / query.per_page))
-            page = min(query.page, pages)
+            pages = max(1, -(-total // per_page))
+            page = min(page, pages)
             rows = self.conn.execute(
-                f"SELECT {_ROW_COLUMNS} FROM temp.s WHERE {where} ORDER BY {query.sort_expr()}, pos LIMIT ? OFFSET ?",
-                [*params, query.per_page, (page - 1) * query.per_page],
+                f"SELECT {_ROW_COLUMNS} FROM temp.s WHERE {where} ORDER BY {_sort_expr(flt.sort)}, pos LIMIT ? OFFSET ?",
+                [*params, per_page, (page - 1) * per_page],
             ).fetchall()
-        return Page([_summary_row(r) for r in rows], total, page, pages, query.per_page)
+        return Page([_summary_row(r) for r in rows], total, page, pages, per_page)
 
-    def outcome_counts(self, query: SampleQuery) -> dict[str, int]:
-        """How many rows each outcome filter would show, under the other filters."""
-        from ..viewer.query import OUTCOME_FILTERS
-
-        self.sync()
+    def outcome_counts(self, flt: RowFilter) -> dict[str, int]:
+        """How many rows each outcome filter would show, under the other filters
+        ("" -> all of them)."""
         with self.lock:
-            where, params = self._where(query, include_outcome=False)
-            sums = ", ".join(f"SUM({cond})" for cond in OUTCOME_FILTERS.values())
+            where, params = self._where(flt, include_outcome=False)
+            sums = ", ".join(f"SUM({cond})" for cond in _OUTCOME_WHERE.values())
             row = self.conn.execute(f"SELECT COUNT(*), {sums} FROM temp.s WHERE {where}", params).fetchone()
         out = {"": row[0] or 0}
-        out.update({name: row[i + 1] or 0 for i, name in enumerate(OUTCOME_FILTERS)})
+        out.update({name: row[i + 1] or 0 for i, name in enumerate(_OUTCOME_WHERE)})
         return out
 
-    def neighbors(self, query: SampleQuery, key: str) -> Neighbors:
+    def neighbors(self, flt: RowFilter, key: str) -> Neighbors:
         """Previous/next key in the filtered, sorted table, and where `key` stands."""
-        self.sync()
-        expr = query.sort_expr()
+        expr = _sort_expr(flt.sort)
         with self.lock:
-            where, params = self._where(query)
+            where, params = self._where(flt)
             total = self.conn.execute(f"SELECT COUNT(*) FROM temp.s WHERE {where}", params).fetchone()[0]
             cur = self.conn.execute(f"SELECT {expr}, pos FROM temp.s WHERE key=? AND {where}", [key, *params]).fetchone()
             if cur is None:  # the sample is outside this filter: no neighbours to offer
@@ -520,14 +508,12 @@ class RunReader:
 
     def natural_keys(self) -> list[str]:
         """Every visible key in benchmark order (the static export walks these)."""
-        self.sync()
         with self.lock:
             return [r[0] for r in self.conn.execute("SELECT key FROM temp.s WHERE pos IS NOT NULL ORDER BY pos")]
 
-    # ---- one sample --------------------------------------------------------------
+    # ---- one sample ------------------------------------------------------------------
     def sample(self, key: str) -> tuple[SampleResult, SummaryRow] | None:
         """The full stored row (long texts included) and its summary, or None."""
-        self.sync()
         with self.lock:
             row = self.conn.execute("SELECT * FROM main.results WHERE key=?", (key,)).fetchone()
             summary = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM temp.s WHERE key=?", (key,)).fetchone()
@@ -537,7 +523,6 @@ class RunReader:
 
     def verdicts(self) -> dict[tuple[str, str, str, int], Verdict]:
         """(dataset, subset, sample_id, repeat) -> verdict: how runs are lined up to compare."""
-        self.sync()
         with self.lock:
             cur = self.conn.execute(
                 """SELECT dataset, subset, sample_id, "repeat", key, outcome, correct, extracted, completion_tokens
@@ -557,9 +542,16 @@ class RunReader:
 # ---- helpers -----------------------------------------------------------------------
 def natural_key(text: str) -> list[tuple[int, int | str]]:
     """"Level 2" before "Level 10"; subsets read in the order people expect."""
-    import re
-
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+
+
+def _sort_expr(sort: str) -> str:
+    """An expression without NULLs whose ascending order is the requested order;
+    ties are broken by `pos`, so (sort_expr, pos) is a strict total order."""
+    column, descending = _SORT_COLUMNS[sort]
+    if column == "pos":
+        return "pos"
+    return f"IFNULL({'-' if descending else ''}{column}, 1e300)"
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
@@ -585,7 +577,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
 def _search_text(light: Sequence[Any], messages: str, content: str) -> str:
     sample_id, gold, extracted = light[3], light[19] or "", light[18] or ""
     try:
-        prompt = "\n".join(_message_text(m) for m in json.loads(messages or "[]"))
+        prompt = "\n".join(message_text(m) for m in json.loads(messages or "[]"))
     except ValueError:
         prompt = messages or ""
     answer = content[:SEARCH_HEAD_CHARS]
@@ -594,12 +586,13 @@ def _search_text(light: Sequence[Any], messages: str, content: str) -> str:
     return "\n".join((str(sample_id), gold, extracted, prompt[:SEARCH_HEAD_CHARS], answer)).casefold()
 
 
-def _message_text(message: Any) -> str:
+def message_text(message: Any, parts_sep: str = " ") -> str:
+    """The text of one chat message (OpenAI content parts joined by `parts_sep`)."""
     if not isinstance(message, dict):
         return str(message)
     content = message.get("content")
     if isinstance(content, list):  # OpenAI content parts
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        return parts_sep.join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     return str(content or "")
 
 
@@ -614,17 +607,6 @@ def _counts(r: Sequence[Any]) -> SubsetCounts:
 
 def _round1(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
-
-
-def _finite(x: float) -> float | None:
-    return None if x is None or math.isnan(x) else x
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return None
 
 
 def _json_or_text(value: str) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..store import is_run_folder
 from .features import is_perf_folder, stays_inside
-from ..store.summary import RunReader
+from .reader import RunReader
 
 RESCAN_INTERVAL_S = 5.0
 MAX_OPEN_READERS = 64

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .i18n import STRINGS
-from ..store.summary import RunReader
+from .reader import RunReader
 
 EFFICIENCY_FILENAME = "efficiency.json"
 FIGURE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".webp")

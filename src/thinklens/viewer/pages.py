@@ -27,7 +27,8 @@ from .features import (
     stays_inside,
 )
 from .query import OUTCOME_FILTERS, PER_PAGE_CHOICES, SORT_LABELS, SampleQuery
-from ..store.summary import LiveScore, Progress, RunReader, SubsetCounts
+from ..store.summary import SubsetCounts, message_text
+from .reader import LiveScore, Progress, RunReader
 from .render import render_markdown, render_reasoning, spans_from_steps
 
 OVERALL = "OVERALL"
@@ -312,10 +313,7 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
         first_correct_step=eff.first_correct_step if (eff and spans) else None,
         solution_steps=eff.solution_steps if (eff and spans) else (),
     ) if analysed else []
-    messages = [
-        (str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(_message_text(m)))
-        for m in result.sample.messages
-    ]
+    messages = _prompt(result.sample.messages)
     score = result.score
     return "sample.html", {
         "entry": entry,
@@ -340,13 +338,10 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
     }
 
 
-def _message_text(message: Any) -> str:
-    if not isinstance(message, dict):
-        return str(message)
-    content = message.get("content")
-    if isinstance(content, list):
-        return "\n\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content or "")
+def _prompt(messages: list[Any]) -> list[tuple[str, Any]]:
+    """(role, rendered text) per prompt message; content parts become paragraphs."""
+    return [(str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(message_text(m, "\n\n")))
+            for m in messages]
 
 
 def _meta_value(v: Any) -> tuple[str, Any]:
@@ -507,8 +502,7 @@ def compare_sample_page(catalog: Catalog, rids: list[str], ident: Ident) -> Page
             continue
         result, summary = found
         if not prompt:
-            prompt = [(str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(_message_text(m)))
-                      for m in result.sample.messages]
+            prompt = _prompt(result.sample.messages)
         columns.append(SideBySide(
             entry, model, True, summary, result, render_markdown(result.generation.content),
             render_reasoning(result.generation.reasoning) if result.generation.reasoning else [],
