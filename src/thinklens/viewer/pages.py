@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,16 @@ class ScoreLine:
     ci_low: float | None = None  # the report's 95 % interval, when it has one (docs/statistics.md)
     ci_high: float | None = None
     ci_method: str | None = None
+    from_report: bool = False  # a report line among live ones (maj@k: Scores.note says why)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The score table a page shows, and where its numbers come from."""
+
+    lines: list[ScoreLine]
+    live: bool  # computed from the store: the report is missing or older than the results
+    note: str | None = None  # i18n key: how maj@k is shown in a live table ("maj_from_report" | "maj_needs_report")
 
 
 @dataclass
@@ -94,14 +104,16 @@ def _num(v: Any) -> float | None:
     return float(v)
 
 
-def scores_for(reader: RunReader, model: str) -> tuple[list[ScoreLine], bool]:
+def scores_for(reader: RunReader, model: str) -> Scores:
     """The score table to show: the report's, or live from the store when the report is
-    missing or older than the results (True)."""
+    missing or older than the results.  A live table has no maj@k of its own (it needs
+    the grader's answer equivalence, which only the report applies): it shows the
+    report's maj@k lines when there are any, and says so either way."""
     report = reader.report()
     progress = reader.progress()
     lines = report_lines(report)
     if lines and not progress.report_stale:
-        return lines, False
+        return Scores(lines, False)
     n = None
     if report and isinstance(report.get("n_repeats"), int):
         n = report["n_repeats"]
@@ -109,7 +121,23 @@ def scores_for(reader: RunReader, model: str) -> tuple[list[ScoreLine], bool]:
         config = reader.meta().get("config")
         if isinstance(config, dict):
             n = (config.get("generation_config") or {}).get("n")
-    return live_lines(model, reader.live_scores(n if isinstance(n, int) else None)), True
+    live = live_lines(model, reader.live_scores(n if isinstance(n, int) else None))
+    majority = [replace(line, from_report=True) for line in lines if line.metric.startswith("maj@")]
+    if majority:
+        return Scores(_with_majority(live, majority), True, "maj_from_report")
+    repeated = any(line.metric.startswith("pass@") for line in live)  # maj@k exists for n > 1 only
+    return Scores(live, True, "maj_needs_report" if repeated else None)
+
+
+def _with_majority(live: list[ScoreLine], majority: list[ScoreLine]) -> list[ScoreLine]:
+    """Each report maj@k line after the live lines of its (dataset, subset), where the
+    report puts it; a group the store no longer has goes last."""
+    out = list(live)
+    for line in majority:
+        group = (line.dataset, line.subset)
+        at = max((i + 1 for i, x in enumerate(out) if (x.dataset, x.subset) == group), default=len(out))
+        out.insert(at, line)
+    return out
 
 
 def headline(lines: list[ScoreLine]) -> list[tuple[str, float | None]]:
@@ -139,12 +167,12 @@ def runs_page(catalog: Catalog) -> Page:
             report = reader.report()
             progress = reader.progress()
             model = _run_model(meta, report, entry)
-            lines, live = scores_for(reader, model)
+            scores = scores_for(reader, model)
             datasets = meta.get("datasets") if isinstance(meta.get("datasets"), list) else None
             datasets = [str(d) for d in (datasets or [d for d, _ in reader.datasets_and_subsets()])]
             created = meta.get("created_at") if isinstance(meta.get("created_at"), (int, float)) else None
             summaries.append(RunSummary(entry, model, datasets, created, progress,
-                                        [(d, s, live) for d, s in headline(lines)]))
+                                        [(d, s, scores.live) for d, s in headline(scores.lines)]))
         except Exception as exc:  # one unreadable run must not hide the others
             summaries.append(RunSummary(entry, entry.path.name, [], None, None, [], problem=f"{type(exc).__name__}: {exc}"))
     summaries.sort(key=lambda s: -(s.created_at or 0))
@@ -197,7 +225,7 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
     report = reader.report()
     progress = reader.progress()
     model = _run_model(meta, report, entry)
-    lines, live = scores_for(reader, model)
+    scores = scores_for(reader, model)
     counts = reader.subset_counts()
     tokens: list[SubsetTokens] = []
     structure = reader.datasets_and_subsets()
@@ -226,8 +254,9 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
         "model": model,
         "meta": meta,
         "progress": progress,
-        "lines": lines,
-        "live": live,
+        "lines": scores.lines,
+        "live": scores.live,
+        "scores_note": scores.note,
         "has_report": report is not None,
         "judge": _judge_counts(report),
         "counts": counts,
@@ -389,8 +418,8 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
     for rid, reader in zip(rids, readers):
         entry = catalog.run(rid)
         model = _run_model(reader.meta(), reader.report(), entry)
-        lines, live = scores_for(reader, model)
-        runs.append(CompareRun(entry, model, lines, live, [d for d, _ in reader.datasets_and_subsets()],
+        scores = scores_for(reader, model)
+        runs.append(CompareRun(entry, model, scores.lines, scores.live, [d for d, _ in reader.datasets_and_subsets()],
                                load_efficiency(entry.path)))
     common = [d for d in runs[0].datasets if all(d in r.datasets for r in runs[1:])]
     if not common:
