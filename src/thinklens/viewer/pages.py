@@ -227,27 +227,9 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
     model = _run_model(meta, report, entry)
     scores = scores_for(reader, model)
     counts = reader.subset_counts()
-    tokens: list[SubsetTokens] = []
-    structure = reader.datasets_and_subsets()
-    rank = {(d, sub): (i, j) for i, (d, subs) in enumerate(structure) for j, sub in enumerate(subs)}
-    for (dataset, subset), tv in sorted(reader.token_values().items(), key=lambda kv: rank.get(kv[0], (0, 0))):
-        tokens.append(SubsetTokens(
-            dataset, subset,
-            _stats([v for v, _ in tv.completion]), _stats([v for v, _ in tv.reasoning]),
-            histogram_svg(tv.completion, label=t("completion_tokens")),
-            histogram_svg(tv.reasoning, label=t("reasoning_tokens")) if tv.reasoning else None,
-            SampleQuery(dataset=dataset, subset=subset),
-        ))
     efficiency = load_efficiency(entry.path)
     eff_names = {p.name for p in (efficiency.figures if efficiency else [])}
     other_figures = [p for p in figures(entry.path) if p.name not in eff_names]
-    config_path = entry.path / "config.yaml"
-    if stays_inside(config_path, entry.path):  # never a file a symlink points to elsewhere
-        config_text = config_path.read_text(encoding="utf-8", errors="replace")
-    elif isinstance(meta.get("config"), dict):
-        config_text = yaml.safe_dump(meta["config"], sort_keys=False, allow_unicode=True)
-    else:
-        config_text = ""
     return "run.html", {
         "entry": entry,
         "rid": rid,
@@ -261,15 +243,41 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
         "judge": _judge_counts(report),
         "counts": counts,
         "count_queries": {(c.dataset, c.subset): _count_query(c) for c in counts},
-        "tokens": tokens,
+        "tokens": _subset_tokens(reader, t),
         "efficiency": efficiency,
         "efficiency_file": EFFICIENCY_FILENAME,
         "figure_rel": lambda p: _rel(catalog, p),
         "other_figures": other_figures,
-        "config_text": config_text,
+        "config_text": _config_text(entry, meta),
         "live_ids": [rid],
         "versions": {rid: progress.version},
     }
+
+
+def _subset_tokens(reader: RunReader, t: Any) -> list[SubsetTokens]:
+    """Token statistics and histograms per subset, in benchmark order."""
+    structure = reader.datasets_and_subsets()
+    rank = {(d, sub): (i, j) for i, (d, subs) in enumerate(structure) for j, sub in enumerate(subs)}
+    return [
+        SubsetTokens(
+            dataset, subset,
+            _stats([v for v, _ in tv.completion]), _stats([v for v, _ in tv.reasoning]),
+            histogram_svg(tv.completion, label=t("completion_tokens")),
+            histogram_svg(tv.reasoning, label=t("reasoning_tokens")) if tv.reasoning else None,
+            SampleQuery(dataset=dataset, subset=subset),
+        )
+        for (dataset, subset), tv in sorted(reader.token_values().items(), key=lambda kv: rank.get(kv[0], (0, 0)))
+    ]
+
+
+def _config_text(entry: Entry, meta: dict[str, Any]) -> str:
+    """config.yaml as written, else the config stored in the run's meta."""
+    config_path = entry.path / "config.yaml"
+    if stays_inside(config_path, entry.path):  # never a file a symlink points to elsewhere
+        return config_path.read_text(encoding="utf-8", errors="replace")
+    if isinstance(meta.get("config"), dict):
+        return yaml.safe_dump(meta["config"], sort_keys=False, allow_unicode=True)
+    return ""
 
 
 def _judge_counts(report: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -410,23 +418,63 @@ def _resolve_runs(catalog: Catalog, rids: list[str]) -> list[str]:
 
 
 def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: int = 1) -> Page:
+    """Several runs side by side: scores, efficiency, and the samples they disagree on."""
     rids = _resolve_runs(catalog, rids)
     if len(rids) < 2:
         return "compare.html", {"runs": [], "rids": rids, "problem": "compare_need_two"}
-    runs: list[CompareRun] = []
     readers = [catalog.reader(r) for r in rids]
-    for rid, reader in zip(rids, readers):
-        entry = catalog.run(rid)
-        model = _run_model(reader.meta(), reader.report(), entry)
-        scores = scores_for(reader, model)
-        runs.append(CompareRun(entry, model, scores.lines, scores.live, [d for d, _ in reader.datasets_and_subsets()],
-                               load_efficiency(entry.path)))
+    runs = [_compare_run(catalog, rid, reader) for rid, reader in zip(rids, readers)]
     common = [d for d in runs[0].datasets if all(d in r.datasets for r in runs[1:])]
     if not common:
         return "compare.html", {"runs": runs, "rids": rids, "problem": "compare_no_common"}
-    # score table: (dataset, subset, metric) rows, one column per run
-    keys: list[tuple[str, str, str]] = []
-    values: dict[tuple[str, str, str], list[ScoreLine | None]] = {}
+    keys, values = _score_table(runs, common)
+    tally, mixed = _disagreements(readers, common, dataset)
+    pages = max(1, math.ceil(len(mixed) / COMPARE_PER_PAGE))
+    page = min(max(1, page), pages)
+    return "compare.html", {
+        "runs": runs,
+        "rids": rids,
+        "problem": None,
+        "common": common,
+        "keys": keys,
+        "values": values,
+        "best": {k: _best(v) for k, v in values.items()},
+        "chart": grouped_bars_svg(
+            [(d, [dict(headline(r.lines)).get(d) for r in runs]) for d in common], [r.model for r in runs]
+        ),
+        "tally": tally,
+        "mixed": mixed[(page - 1) * COMPARE_PER_PAGE : page * COMPARE_PER_PAGE],
+        "mixed_total": len(mixed),
+        "dataset": dataset,
+        "page": page,
+        "pages": pages,
+        "eff_columns": _efficiency_columns(runs),
+        "eff_overall": [dict(r.efficiency.rows).get("overall") if r.efficiency else None for r in runs],
+        "comparison_figures": catalog.comparison_figures([r.entry.path for r in runs]),
+        "figure_rel": lambda p: _rel(catalog, p),
+        "live_ids": rids,
+        "versions": {rid: reader.progress().version for rid, reader in zip(rids, readers)},
+    }
+
+
+def _compare_run(catalog: Catalog, rid: str, reader: RunReader) -> CompareRun:
+    entry = catalog.run(rid)
+    model = _run_model(reader.meta(), reader.report(), entry)
+    scores = scores_for(reader, model)
+    return CompareRun(entry, model, scores.lines, scores.live, [d for d, _ in reader.datasets_and_subsets()],
+                      load_efficiency(entry.path))
+
+
+ScoreKey = tuple[str, str, str]  # (dataset, subset, metric)
+
+
+def _score_table(
+    runs: list[CompareRun], common: list[str]
+) -> tuple[list[ScoreKey], dict[ScoreKey, list[ScoreLine | None]]]:
+    """The rows of the common datasets, in table order, each with one line per run
+    (None where a run lacks it)."""
+    keys: list[ScoreKey] = []
+    values: dict[ScoreKey, list[ScoreLine | None]] = {}
     for i, run in enumerate(runs):
         for line in run.lines:
             if line.dataset not in common:
@@ -437,11 +485,14 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
                 values[k] = [None] * len(runs)
             values[k][i] = line
     keys.sort(key=lambda k: (common.index(k[0]), k[1] == OVERALL, k[1], _metric_order(k[2])))
-    best = {k: _best(v) for k, v in values.items()}
-    chart = grouped_bars_svg(
-        [(d, [dict(headline(r.lines)).get(d) for r in runs]) for d in common], [r.model for r in runs]
-    )
-    # disagreements on the samples every run has a verdict for
+    return keys, values
+
+
+def _disagreements(
+    readers: list[RunReader], common: list[str], dataset: str
+) -> tuple[dict[str, int], list[Disagreement]]:
+    """Over the samples every run has a verdict for (of `dataset`, or of every common
+    one): how many all runs got right, all got wrong, and the mixed ones."""
     maps = [reader.verdicts() for reader in readers]
     shared = [i for i in maps[0] if i[0] in common and all(i in m for m in maps[1:])]
     if dataset:
@@ -460,34 +511,16 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
         else:
             tally["mixed"] += 1
             mixed.append(Disagreement(ident, verdicts))
-    pages = max(1, math.ceil(len(mixed) / COMPARE_PER_PAGE))
-    page = min(max(1, page), pages)
-    eff_columns: list[tuple[str, str]] = []
+    return tally, mixed
+
+
+def _efficiency_columns(runs: list[CompareRun]) -> list[tuple[str, str]]:
+    """Every efficiency column any run has, in first-seen order."""
+    columns: list[tuple[str, str]] = []
     for run in runs:
         if run.efficiency:
-            eff_columns += [c for c in run.efficiency.columns if c not in eff_columns]
-    return "compare.html", {
-        "runs": runs,
-        "rids": rids,
-        "problem": None,
-        "common": common,
-        "keys": keys,
-        "values": values,
-        "best": best,
-        "chart": chart,
-        "tally": tally,
-        "mixed": mixed[(page - 1) * COMPARE_PER_PAGE : page * COMPARE_PER_PAGE],
-        "mixed_total": len(mixed),
-        "dataset": dataset,
-        "page": page,
-        "pages": pages,
-        "eff_columns": eff_columns,
-        "eff_overall": [dict(r.efficiency.rows).get("overall") if r.efficiency else None for r in runs],
-        "comparison_figures": catalog.comparison_figures([r.entry.path for r in runs]),
-        "figure_rel": lambda p: _rel(catalog, p),
-        "live_ids": rids,
-        "versions": {rid: reader.progress().version for rid, reader in zip(rids, readers)},
-    }
+            columns += [c for c in run.efficiency.columns if c not in columns]
+    return columns
 
 
 def _metric_order(metric: str) -> tuple[int, int]:
