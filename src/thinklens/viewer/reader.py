@@ -23,6 +23,7 @@ from ..store import REPORT_FILENAME, STORE_FILENAME
 from ..store.summary import (
     Neighbors,
     Page,
+    ProgressCounts,
     RowFilter,
     SubsetCounts,
     SummaryRow,
@@ -38,14 +39,9 @@ RUNNING_IDLE_S = 120.0  # a run whose store changed this recently counts as runn
 
 
 @dataclass(frozen=True)
-class Progress:
-    planned: int
-    generated: int
-    ok: int
-    errors: int
-    graded: int  # grading done, ungraded included: "correct / graded" follows the score rule
-    correct: int
-    pending: int
+class Progress(ProgressCounts):
+    """The store's counts and what the viewer makes of them."""
+
     state: str  # complete | running | incomplete
     report_stale: bool
     version: int
@@ -128,8 +124,8 @@ class RunReader:
         else:
             state = "incomplete"
         updated = self._meta.get("updated_at") or c.last_write
-        return Progress(c.planned, c.generated, c.ok, c.errors, c.graded, c.correct, c.pending, state, report_stale,
-                        self.version, updated if isinstance(updated, (int, float)) else None)
+        return Progress(**vars(c), state=state, report_stale=report_stale, version=self.version,
+                        updated_at=updated if isinstance(updated, (int, float)) else None)
 
     def _store_mtime(self) -> float:
         return max(_mtime(self.path) or 0.0, _mtime(self.path.with_name(STORE_FILENAME + "-wal")) or 0.0)
@@ -139,12 +135,7 @@ class RunReader:
 
     def report(self) -> dict[str, Any] | None:
         """report.json, or None when absent or unreadable (a run still in progress)."""
-        path = self.run_dir / REPORT_FILENAME
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        return read_json_object(self.run_dir / REPORT_FILENAME)
 
     def datasets_and_subsets(self) -> list[tuple[str, list[str]]]:
         """Datasets and their subsets in benchmark order (order of first appearance)."""
@@ -206,6 +197,16 @@ class RunReader:
     def efficiency_row(self, key: str, settings_hash: str | None = None) -> dict[str, Any] | None:
         """The trace's efficiency_samples row (store/efficiency.py `sample_row`)."""
         return self.table.efficiency_row(key, settings_hash)
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object file another command wrote, or None when it is missing, unreadable,
+    or not an object: a half-finished run shows what it has."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _finite(x: float | None) -> float | None:
