@@ -6,7 +6,8 @@ and counted apart as "ungraded", never called wrong, but it votes "not correct" 
 never leaves the denominator; otherwise an absurd answer that defeats the grader
 would raise the score.  Only a failed request (stored as an error, re-run by the next
 resume) casts no vote.  `vote_correct` is that rule; the report, the viewer and
-`thinklens efficiency` all apply it.
+`thinklens efficiency` all apply it, and `question_votes` / `dataset_votes` are the one
+place the report and the viewer assemble votes from stored rows.
 
 Each question may therefore have its own number of votes n_i; pass@k and maj@k use
 the questions with n_i >= k, and `num` says how many that was.
@@ -16,7 +17,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+OVERALL = "OVERALL"
+GOLD_CLASS = "=gold"  # the answer class of every answer proven correct
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,58 @@ def vote_correct(status: str, correct: bool | None) -> bool | None:
     if status != "ok":
         return None
     return correct is True
+
+
+class VoteSource(Protocol):
+    """A stored (sample, repeat) as far as its vote goes (store rows of the report and
+    of the viewer both have these fields)."""
+
+    @property
+    def sample_id(self) -> str: ...
+    @property
+    def repeat(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def correct(self) -> bool | None: ...
+
+
+# (sample_id, repeat) -> answer class (None: no answer, abstains from the majority vote)
+AnswerClasses = Mapping[tuple[str, int], "str | None"]
+
+
+def question_votes(rows: Iterable[VoteSource], classes: AnswerClasses | None = None) -> dict[str, list[Vote]]:
+    """question id -> its votes, for the rows of one subset.  Every question with a row
+    is present (a question whose requests all failed has no votes).  Without `classes`
+    (the grader's answer equivalence: report/build.py) an answer proven correct is in the
+    gold's class and every other answer abstains, so maj@k must not be read from these."""
+    questions: dict[str, list[Vote]] = {}
+    for r in rows:
+        votes = questions.setdefault(r.sample_id, [])
+        vote = vote_correct(r.status, r.correct)
+        if vote is None:
+            continue
+        answer_class = (GOLD_CLASS if vote else None) if classes is None else classes.get((r.sample_id, r.repeat))
+        votes.append(Vote(r.repeat, vote, answer_class))
+    return questions
+
+
+def dataset_votes(
+    subsets: Mapping[str, Sequence[VoteSource]], classes: Mapping[str, AnswerClasses] | None = None
+) -> list[tuple[str, dict[str, list[Vote]]]]:
+    """(subset, questions) for each subset of one dataset in the given order, then
+    (OVERALL, every subset's questions) when there is any subset: an OVERALL even for a
+    single subset, as report.json.  In OVERALL a question is keyed by subset and id, so
+    the same id in two subsets stays two questions."""
+    out: list[tuple[str, dict[str, list[Vote]]]] = []
+    overall: dict[str, list[Vote]] = {}
+    for subset, rows in subsets.items():
+        questions = question_votes(rows, None if classes is None else classes.get(subset, {}))
+        out.append((subset, questions))
+        overall.update({f"{subset}\x00{q}": v for q, v in questions.items()})
+    if out:
+        out.append((OVERALL, overall))
+    return out
 
 
 @dataclass(frozen=True)

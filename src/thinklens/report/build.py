@@ -16,7 +16,7 @@ from ..budget.measured import dataset_label, measured_curve
 from ..benchmarks import Benchmark
 from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
-from ..metrics import Vote, subset_metrics, vote_correct
+from ..metrics import OVERALL, dataset_votes, subset_metrics
 from ..records import ScoreRow, SubsetStats
 from ..store import REPORT_FILENAME, RunStore
 from ..store.report import PlannedRow, judged_scores, planned_questions, planned_rows
@@ -24,7 +24,6 @@ from ..cost import Prices
 from .cost import run_cost
 from .intervals import with_intervals
 
-OVERALL = "OVERALL"
 
 
 @dataclass
@@ -187,29 +186,18 @@ async def build_report(
         subsets = data.get(label, {})
         order = [s for s in (bench.subsets if bench else ()) if s in subsets]
         order += sorted(s for s in subsets if s not in order)
-        all_rows: list[_Row] = []
-        all_votes: dict[str, list[Vote]] = {}
-        for subset in order:
-            rows = subsets[subset]
-            all_rows.extend(rows)
-            classes = await _answer_classes(rows, bench.grader if bench else "math", pool if n > 1 else None)
-            questions: dict[str, list[Vote]] = defaultdict(list)
-            for r in rows:
-                questions.setdefault(r.sample_id, [])
-                vote = vote_correct(r.status, r.correct)
-                if vote is not None:  # ungraded votes "not correct" (metrics.py)
-                    questions[r.sample_id].append(Vote(r.repeat, vote, classes.get((r.sample_id, r.repeat))))
+        by_subset = {subset: subsets[subset] for subset in order}
+        grader, class_pool = (bench.grader if bench else "math"), (pool if n > 1 else None)
+        classes = {subset: await _answer_classes(rows, grader, class_pool) for subset, rows in by_subset.items()}
+        for subset, questions in dataset_votes(by_subset, classes):
             start = len(rows_out)
             for m in subset_metrics(questions, n):
                 rows_out.append(ScoreRow(config.model, label, m.metric, subset, m.num, _round(m.score), _round(m.stderr)))
             rows_out[start:] = with_intervals(rows_out[start:], questions, n)
-            stats_out.append(_stats(label, subset, rows, planned.get((dataset, subset), len(questions))))
-            all_votes.update({f"{subset}\x00{q}": v for q, v in questions.items()})
+            if subset != OVERALL:
+                stats_out.append(_stats(label, subset, by_subset[subset], planned.get((dataset, subset), len(questions))))
         if order:
-            start = len(rows_out)
-            for m in subset_metrics(all_votes, n):
-                rows_out.append(ScoreRow(config.model, label, m.metric, OVERALL, m.num, _round(m.score), _round(m.stderr)))
-            rows_out[start:] = with_intervals(rows_out[start:], all_votes, n)
+            all_rows = [r for rows in by_subset.values() for r in rows]
             stats_out.append(
                 _stats(label, OVERALL, all_rows, sum(v for (d, _), v in planned.items() if d == dataset))
             )

@@ -10,7 +10,8 @@ free of Starlette):
 - `thinklens.viewer.reader.RunReader(run_dir)`: fast read-only queries on one run
   (summary rows, filters, outcome counts, live progress), safe during an eval.
 
-Modules: catalog (what is under the root), reader (one run's store), query (samples
+Modules: catalog (what is under the root), reader (one run: when to re-read its
+summary table, whose SQL is in store/summary.py; progress; live scores), query (samples
 filters in URLs), render (untrusted text to safe HTML), charts (inline SVG), features
 (efficiency and perf results), pages (what each page shows), site (templates),
 links (URLs for the server and the export), server, export, command, i18n.

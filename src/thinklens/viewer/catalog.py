@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,22 +110,21 @@ class Catalog:
         return [p for p in self._comparisons if p.parent in places]
 
     def run(self, rid: str) -> Entry:
-        self.scan()
-        if rid not in self._runs:
-            self.scan(force=True)
-        try:
-            return self._runs[rid]
-        except KeyError:
-            raise NotFound(rid) from None
+        return self._find(lambda: self._runs, rid)
 
     def perf(self, pid: str) -> Entry:
+        return self._find(lambda: self._perfs, pid)
+
+    def _find(self, entries: Callable[[], dict[str, Entry]], ident: str) -> Entry:
+        """An entry by id; an unknown id rescans at once first (a folder just created).
+        `entries` is read after each scan: a scan replaces the tables."""
         self.scan()
-        if pid not in self._perfs:
+        if ident not in entries():
             self.scan(force=True)
         try:
-            return self._perfs[pid]
+            return entries()[ident]
         except KeyError:
-            raise NotFound(pid) from None
+            raise NotFound(ident) from None
 
     def reader(self, rid: str) -> RunReader:
         entry = self.run(rid)

@@ -25,10 +25,9 @@ from pathlib import Path
 from ..errors import ConfigError
 from . import pages
 from .catalog import Catalog, NotFound
-from .i18n import LANGUAGES
 from .links import ExportLinks, export_filter_name, export_key_name
 from .query import OUTCOME_FILTERS, SampleQuery
-from .site import STATIC_DIR, Renderer
+from .site import STATIC_DIR, Renderer, viewer_root
 
 MARKER = ".thinklens-site"
 PARALLEL_FROM = 300  # sample pages: below this, one process is faster than starting more
@@ -56,133 +55,139 @@ def export_site(
 ) -> ExportResult:
     """Write the site.  Sample pages (the bulk: each renders a whole trace) are spread
     over `workers` processes (default: the CPUs, at most 8)."""
-    if lang not in LANGUAGES:
-        raise ConfigError(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     started = time.perf_counter()
-    root_path = Path(root).expanduser()
-    if not root_path.exists():
-        raise ConfigError(f"{root_path} does not exist: pass a run folder or a folder holding runs")
+    root_path = viewer_root(root, lang)
     out = Path(out_dir).expanduser().resolve()
     _prepare(out, root_path.resolve())
     catalog = Catalog(root_path)
-    renderer = Renderer(catalog.root, lang)
-    wanted: set[str] = set()
-    written = 0
+    site = _SiteWriter(out, Renderer(catalog.root, lang), warn)
+    shutil.copytree(STATIC_DIR, out / "static")
+    site.write("index.html", *pages.runs_page(catalog))
+    good_runs, broken = _export_runs(catalog, site, lang, workers, progress)
+    if len(good_runs) >= 2:
+        _export_compare(catalog, site, good_runs)
+    for entry in catalog.perfs():
+        site.write(f"perf/{entry.id}/index.html", *pages.perf_page(catalog, entry.id))
+    copied = _copy_files(catalog, site)
+    (out / MARKER).write_text("written by thinklens view --export; safe to delete\n")
+    catalog.close()
+    return ExportResult(out, site.pages, copied, time.perf_counter() - started, broken)
 
-    def write(path: str, template: str, context: dict) -> None:
-        nonlocal written
-        links = ExportLinks(path, wanted)
-        html = renderer.render(template, links, context)
-        target = out / path
+
+class _SiteWriter:
+    """Renders pages into the export folder with relative links, counting them and
+    collecting the result files they link to (`wanted`, copied at the end)."""
+
+    def __init__(self, out: Path, renderer: Renderer, warn: Callable[[str], None] | None = None):
+        self.out = out
+        self.renderer = renderer
+        self.wanted: set[str] = set()
+        self.pages = 0
+        self._warn = warn
+
+    def write(self, path: str, template: str, context: dict) -> None:
+        html = self.renderer.render(template, ExportLinks(path, self.wanted), context)
+        target = self.out / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
-        written += 1
+        self.pages += 1
 
-    shutil.copytree(STATIC_DIR, out / "static")
-    template, ctx = pages.runs_page(catalog)
-    write("index.html", template, ctx)
+    def warn(self, message: str) -> None:
+        if self._warn:
+            self._warn(message)
 
-    broken: list[str] = []
 
-    def warning(message: str) -> None:
-        if warn:
-            warn(message)
-
+def _export_runs(catalog: Catalog, site: _SiteWriter, lang: str, workers: int | None,
+                 progress: Callable[[str], None] | None) -> tuple[list[str], list[str]]:
+    """Every run's pages; returns the ids of the runs exported and the folders of those
+    exported as broken (one unreadable run must not stop the others)."""
     good_runs: list[str] = []
+    broken: list[str] = []
     for entry in catalog.runs():
         if progress:
             progress(f"run {entry.rel}")
         try:
-            by_workers = _export_run(catalog, renderer, entry.id, out, lang, workers, wanted, write, progress)
-            written += by_workers  # after the call: `write` counts the pages it wrote itself
+            _export_run(catalog, site, entry.id, lang, workers, progress)
             good_runs.append(entry.id)
-        except Exception as exc:  # one unreadable run must not stop the others
+        except Exception as exc:
             reason = f"{entry.rel}: {type(exc).__name__}: {exc}"
             broken.append(entry.rel)
-            warning(f"run {reason}; exported as a broken-run page")
-            write(f"runs/{entry.id}/index.html", "error.html", {"title": renderer.t("broken_run"), "message": reason})
+            site.warn(f"run {reason}; exported as a broken-run page")
+            site.write(f"runs/{entry.id}/index.html", "error.html",
+                       {"title": site.renderer.t("broken_run"), "message": reason})
+    return good_runs, broken
 
-    if len(good_runs) >= 2:
-        template, ctx = pages.compare_page(catalog, good_runs)
-        write("compare/all-1.html", template, ctx)
-        for page_no in range(2, ctx.get("pages", 1) + 1):
-            template, ctx = pages.compare_page(catalog, good_runs, page=page_no)
-            write(f"compare/all-{page_no}.html", template, ctx)
 
-    for entry in catalog.perfs():
-        template, ctx = pages.perf_page(catalog, entry.id)
-        write(f"perf/{entry.id}/index.html", template, ctx)
+def _export_compare(catalog: Catalog, site: _SiteWriter, rids: list[str]) -> None:
+    """The comparison of every good run, each page of its disagreements."""
+    template, ctx = pages.compare_page(catalog, rids)
+    site.write("compare/all-1.html", template, ctx)
+    for page_no in range(2, ctx.get("pages", 1) + 1):
+        site.write(f"compare/all-{page_no}.html", *pages.compare_page(catalog, rids, page=page_no))
 
+
+def _copy_files(catalog: Catalog, site: _SiteWriter) -> int:
+    """Copy the result files the pages link to; returns how many."""
     copied = 0
-    for rel in sorted(wanted):
+    for rel in sorted(site.wanted):
         try:
             source = catalog.contained_file(catalog.root, rel)
         except NotFound:
-            warning(f"file {rel} is not a regular file inside its folder (a symlink out of it?); not copied")
+            site.warn(f"file {rel} is not a regular file inside its folder (a symlink out of it?); not copied")
             continue
-        target = out / "files" / rel
+        target = site.out / "files" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
         copied += 1
-    (out / MARKER).write_text("written by thinklens view --export; safe to delete\n")
-    catalog.close()
-    return ExportResult(out, written, copied, time.perf_counter() - started, broken)
+    return copied
 
 
-def _export_run(catalog: Catalog, renderer: Renderer, rid: str, out: Path, lang: str, workers: int | None,
-                wanted: set[str], write: Callable[[str, str, dict], None],
-                progress: Callable[[str], None] | None) -> int:
-    """Every page of one run; returns how many sample pages the worker processes wrote
-    (`write` counts its own)."""
-    written = 0
+def _export_run(catalog: Catalog, site: _SiteWriter, rid: str, lang: str, workers: int | None,
+                progress: Callable[[str], None] | None) -> None:
+    """Every page of one run: its page, each filtered samples table, each sample."""
     reader = catalog.reader(rid)
-    template, ctx = pages.run_page(catalog, rid, renderer.t)
-    write(f"runs/{rid}/index.html", template, ctx)
+    site.write(f"runs/{rid}/index.html", *pages.run_page(catalog, rid, site.renderer.t))
     for base in _filter_bases(reader.datasets_and_subsets()):
         for outcome in ("", *OUTCOME_FILTERS):
             query = SampleQuery(dataset=base.dataset, subset=base.subset, outcome=outcome)
             first = reader.page(query)
             for page_no in range(1, first.pages + 1):
                 q = query.with_(page=page_no)
-                template, ctx = pages.samples_page(catalog, rid, q)
-                write(f"runs/{rid}/samples/{export_filter_name(q)}-{page_no}.html", template, ctx)
+                site.write(f"runs/{rid}/samples/{export_filter_name(q)}-{page_no}.html",
+                           *pages.samples_page(catalog, rid, q))
     keys = reader.natural_keys()
     n_workers = min(workers or os.cpu_count() or 1, 8)
     if n_workers > 1 and len(keys) >= PARALLEL_FROM:
         chunks = [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
         with ProcessPoolExecutor(n_workers) as pool:
-            jobs = [pool.submit(_sample_pages, str(catalog.root), str(out), lang, rid, chunk) for chunk in chunks]
+            jobs = [pool.submit(_sample_pages, str(catalog.root), str(site.out), lang, rid, chunk) for chunk in chunks]
             for done, job in enumerate(jobs, 1):
                 n, files = job.result()
-                written += n
-                wanted.update(files)
+                site.pages += n
+                site.wanted.update(files)
                 if progress:
                     progress(f"  {min(done * CHUNK, len(keys))}/{len(keys)} samples")
     else:
         for i, key in enumerate(keys):
-            template, ctx = pages.sample_page(catalog, rid, key, SampleQuery())
-            write(f"runs/{rid}/s/{export_key_name(key)}.html", template, ctx)
+            site.write(_sample_path(rid, key), *pages.sample_page(catalog, rid, key, SampleQuery()))
             if progress and (i + 1) % 500 == 0:
                 progress(f"  {i + 1}/{len(keys)} samples")
 
-    return written
+
+def _sample_path(rid: str, key: str) -> str:
+    return f"runs/{rid}/s/{export_key_name(key)}.html"
 
 
 def _sample_pages(root: str, out: str, lang: str, rid: str, keys: list[str]) -> tuple[int, set[str]]:
     """One worker process: render the sample pages of `keys` (its own reader)."""
     catalog = Catalog(root)
-    renderer = Renderer(catalog.root, lang)
-    wanted: set[str] = set()
+    site = _SiteWriter(Path(out), Renderer(catalog.root, lang))
     try:
         for key in keys:
-            path = f"runs/{rid}/s/{export_key_name(key)}.html"
-            template, ctx = pages.sample_page(catalog, rid, key, SampleQuery())
-            target = Path(out) / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(renderer.render(template, ExportLinks(path, wanted), ctx), encoding="utf-8")
+            site.write(_sample_path(rid, key), *pages.sample_page(catalog, rid, key, SampleQuery()))
     finally:
         catalog.close()
-    return len(keys), wanted
+    return site.pages, site.wanted
 
 
 def _filter_bases(structure: list[tuple[str, list[str]]]) -> list[SampleQuery]:

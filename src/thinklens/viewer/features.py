@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .i18n import STRINGS
-from .reader import RunReader
+from .reader import RunReader, read_json_object
 
 EFFICIENCY_FILENAME = "efficiency.json"
 FIGURE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".webp")
@@ -56,12 +56,8 @@ def load_efficiency(run_dir: Path) -> EfficiencySummary | None:
     """efficiency.json as `thinklens efficiency` writes it: `subsets` (with `overall`
     among them, in `subset_order`), `settings`, `definitions`; an `overall` at the top
     level is accepted too."""
-    path = run_dir / EFFICIENCY_FILENAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
+    data = read_json_object(run_dir / EFFICIENCY_FILENAME)
+    if data is None:
         return None
     subsets = data.get("subsets") if isinstance(data.get("subsets"), dict) else {}
     subsets = {str(k): v for k, v in subsets.items() if isinstance(v, dict)}
@@ -223,11 +219,8 @@ def is_perf_folder(folder: Path) -> bool:
 def load_perf(folder: Path) -> PerfSummary | None:
     """summary.json of `thinklens perf`: `levels` (one entry per concurrency or rate;
     latency distributions in seconds), plus `config` and `warnings`."""
-    try:
-        data = json.loads((folder / PERF_SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
+    data = read_json_object(folder / PERF_SUMMARY)
+    if data is None:
         return None
     levels: list[PerfLevel] = []
     for raw in data.get("levels") or []:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ from .features import (
     stays_inside,
 )
 from .query import OUTCOME_FILTERS, PER_PAGE_CHOICES, SORT_LABELS, SampleQuery
-from .reader import LiveScore, Progress, RunReader, SubsetCounts
+from ..store.summary import SubsetCounts, message_text
 from .paired import paired_view
+from .reader import LiveScore, Progress, RunReader
 from .render import render_markdown, render_reasoning, spans_from_steps
 
 OVERALL = "OVERALL"
@@ -52,6 +53,16 @@ class ScoreLine:
     ci_low: float | None = None  # the report's 95 % interval, when it has one (docs/statistics.md)
     ci_high: float | None = None
     ci_method: str | None = None
+    from_report: bool = False  # a report line among live ones (maj@k: Scores.note says why)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The score table a page shows, and where its numbers come from."""
+
+    lines: list[ScoreLine]
+    live: bool  # computed from the store: the report is missing or older than the results
+    note: str | None = None  # i18n key: how maj@k is shown in a live table ("maj_from_report" | "maj_needs_report")
 
 
 @dataclass
@@ -94,14 +105,16 @@ def _num(v: Any) -> float | None:
     return float(v)
 
 
-def scores_for(reader: RunReader, model: str) -> tuple[list[ScoreLine], bool]:
+def scores_for(reader: RunReader, model: str) -> Scores:
     """The score table to show: the report's, or live from the store when the report is
-    missing or older than the results (True)."""
+    missing or older than the results.  A live table has no maj@k of its own (it needs
+    the grader's answer equivalence, which only the report applies): it shows the
+    report's maj@k lines when there are any, and says so either way."""
     report = reader.report()
     progress = reader.progress()
     lines = report_lines(report)
     if lines and not progress.report_stale:
-        return lines, False
+        return Scores(lines, False)
     n = None
     if report and isinstance(report.get("n_repeats"), int):
         n = report["n_repeats"]
@@ -109,7 +122,23 @@ def scores_for(reader: RunReader, model: str) -> tuple[list[ScoreLine], bool]:
         config = reader.meta().get("config")
         if isinstance(config, dict):
             n = (config.get("generation_config") or {}).get("n")
-    return live_lines(model, reader.live_scores(n if isinstance(n, int) else None)), True
+    live = live_lines(model, reader.live_scores(n if isinstance(n, int) else None))
+    majority = [replace(line, from_report=True) for line in lines if line.metric.startswith("maj@")]
+    if majority:
+        return Scores(_with_majority(live, majority), True, "maj_from_report")
+    repeated = any(line.metric.startswith("pass@") for line in live)  # maj@k exists for n > 1 only
+    return Scores(live, True, "maj_needs_report" if repeated else None)
+
+
+def _with_majority(live: list[ScoreLine], majority: list[ScoreLine]) -> list[ScoreLine]:
+    """Each report maj@k line after the live lines of its (dataset, subset), where the
+    report puts it; a group the store no longer has goes last."""
+    out = list(live)
+    for line in majority:
+        group = (line.dataset, line.subset)
+        at = max((i + 1 for i, x in enumerate(out) if (x.dataset, x.subset) == group), default=len(out))
+        out.insert(at, line)
+    return out
 
 
 def headline(lines: list[ScoreLine]) -> list[tuple[str, float | None]]:
@@ -139,12 +168,12 @@ def runs_page(catalog: Catalog) -> Page:
             report = reader.report()
             progress = reader.progress()
             model = _run_model(meta, report, entry)
-            lines, live = scores_for(reader, model)
+            scores = scores_for(reader, model)
             datasets = meta.get("datasets") if isinstance(meta.get("datasets"), list) else None
             datasets = [str(d) for d in (datasets or [d for d, _ in reader.datasets_and_subsets()])]
             created = meta.get("created_at") if isinstance(meta.get("created_at"), (int, float)) else None
             summaries.append(RunSummary(entry, model, datasets, created, progress,
-                                        [(d, s, live) for d, s in headline(lines)]))
+                                        [(d, s, scores.live) for d, s in headline(scores.lines)]))
         except Exception as exc:  # one unreadable run must not hide the others
             summaries.append(RunSummary(entry, entry.path.name, [], None, None, [], problem=f"{type(exc).__name__}: {exc}"))
     summaries.sort(key=lambda s: -(s.created_at or 0))
@@ -197,50 +226,59 @@ def run_page(catalog: Catalog, rid: str, t: Any) -> Page:
     report = reader.report()
     progress = reader.progress()
     model = _run_model(meta, report, entry)
-    lines, live = scores_for(reader, model)
+    scores = scores_for(reader, model)
     counts = reader.subset_counts()
-    tokens: list[SubsetTokens] = []
-    structure = reader.datasets_and_subsets()
-    rank = {(d, sub): (i, j) for i, (d, subs) in enumerate(structure) for j, sub in enumerate(subs)}
-    for (dataset, subset), tv in sorted(reader.token_values().items(), key=lambda kv: rank.get(kv[0], (0, 0))):
-        tokens.append(SubsetTokens(
-            dataset, subset,
-            _stats([v for v, _ in tv.completion]), _stats([v for v, _ in tv.reasoning]),
-            histogram_svg(tv.completion, label=t("completion_tokens")),
-            histogram_svg(tv.reasoning, label=t("reasoning_tokens")) if tv.reasoning else None,
-            SampleQuery(dataset=dataset, subset=subset),
-        ))
     efficiency = load_efficiency(entry.path)
     eff_names = {p.name for p in (efficiency.figures if efficiency else [])}
     other_figures = [p for p in figures(entry.path) if p.name not in eff_names]
-    config_path = entry.path / "config.yaml"
-    if stays_inside(config_path, entry.path):  # never a file a symlink points to elsewhere
-        config_text = config_path.read_text(encoding="utf-8", errors="replace")
-    elif isinstance(meta.get("config"), dict):
-        config_text = yaml.safe_dump(meta["config"], sort_keys=False, allow_unicode=True)
-    else:
-        config_text = ""
     return "run.html", {
         "entry": entry,
         "rid": rid,
         "model": model,
         "meta": meta,
         "progress": progress,
-        "lines": lines,
-        "live": live,
+        "lines": scores.lines,
+        "live": scores.live,
+        "scores_note": scores.note,
         "has_report": report is not None,
         "judge": _judge_counts(report),
         "counts": counts,
         "count_queries": {(c.dataset, c.subset): _count_query(c) for c in counts},
-        "tokens": tokens,
+        "tokens": _subset_tokens(reader, t),
         "efficiency": efficiency,
         "efficiency_file": EFFICIENCY_FILENAME,
         "figure_rel": lambda p: _rel(catalog, p),
         "other_figures": other_figures,
-        "config_text": config_text,
+        "config_text": _config_text(entry, meta),
         "live_ids": [rid],
         "versions": {rid: progress.version},
     }
+
+
+def _subset_tokens(reader: RunReader, t: Any) -> list[SubsetTokens]:
+    """Token statistics and histograms per subset, in benchmark order."""
+    structure = reader.datasets_and_subsets()
+    rank = {(d, sub): (i, j) for i, (d, subs) in enumerate(structure) for j, sub in enumerate(subs)}
+    return [
+        SubsetTokens(
+            dataset, subset,
+            _stats([v for v, _ in tv.completion]), _stats([v for v, _ in tv.reasoning]),
+            histogram_svg(tv.completion, label=t("completion_tokens")),
+            histogram_svg(tv.reasoning, label=t("reasoning_tokens")) if tv.reasoning else None,
+            SampleQuery(dataset=dataset, subset=subset),
+        )
+        for (dataset, subset), tv in sorted(reader.token_values().items(), key=lambda kv: rank.get(kv[0], (0, 0)))
+    ]
+
+
+def _config_text(entry: Entry, meta: dict[str, Any]) -> str:
+    """config.yaml as written, else the config stored in the run's meta."""
+    config_path = entry.path / "config.yaml"
+    if stays_inside(config_path, entry.path):  # never a file a symlink points to elsewhere
+        return config_path.read_text(encoding="utf-8", errors="replace")
+    if isinstance(meta.get("config"), dict):
+        return yaml.safe_dump(meta["config"], sort_keys=False, allow_unicode=True)
+    return ""
 
 
 def _judge_counts(report: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -313,10 +351,7 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
         first_correct_step=eff.first_correct_step if (eff and spans) else None,
         solution_steps=eff.solution_steps if (eff and spans) else (),
     ) if analysed else []
-    messages = [
-        (str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(_message_text(m)))
-        for m in result.sample.messages
-    ]
+    messages = _prompt(result.sample.messages)
     score = result.score
     return "sample.html", {
         "entry": entry,
@@ -341,13 +376,10 @@ def sample_page(catalog: Catalog, rid: str, key: str, query: SampleQuery) -> Pag
     }
 
 
-def _message_text(message: Any) -> str:
-    if not isinstance(message, dict):
-        return str(message)
-    content = message.get("content")
-    if isinstance(content, list):
-        return "\n\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content or "")
+def _prompt(messages: list[Any]) -> list[tuple[str, Any]]:
+    """(role, rendered text) per prompt message; content parts become paragraphs."""
+    return [(str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(message_text(m, "\n\n")))
+            for m in messages]
 
 
 def _meta_value(v: Any) -> tuple[str, Any]:
@@ -387,23 +419,64 @@ def _resolve_runs(catalog: Catalog, rids: list[str]) -> list[str]:
 
 
 def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: int = 1) -> Page:
+    """Several runs side by side: scores, efficiency, and the samples they disagree on."""
     rids = _resolve_runs(catalog, rids)
     if len(rids) < 2:
         return "compare.html", {"runs": [], "rids": rids, "problem": "compare_need_two"}
-    runs: list[CompareRun] = []
     readers = [catalog.reader(r) for r in rids]
-    for rid, reader in zip(rids, readers):
-        entry = catalog.run(rid)
-        model = _run_model(reader.meta(), reader.report(), entry)
-        lines, live = scores_for(reader, model)
-        runs.append(CompareRun(entry, model, lines, live, [d for d, _ in reader.datasets_and_subsets()],
-                               load_efficiency(entry.path)))
+    runs = [_compare_run(catalog, rid, reader) for rid, reader in zip(rids, readers)]
     common = [d for d in runs[0].datasets if all(d in r.datasets for r in runs[1:])]
     if not common:
         return "compare.html", {"runs": runs, "rids": rids, "problem": "compare_no_common"}
-    # score table: (dataset, subset, metric) rows, one column per run
-    keys: list[tuple[str, str, str]] = []
-    values: dict[tuple[str, str, str], list[ScoreLine | None]] = {}
+    keys, values = _score_table(runs, common)
+    tally, mixed = _disagreements(readers, common, dataset)
+    pages = max(1, math.ceil(len(mixed) / COMPARE_PER_PAGE))
+    page = min(max(1, page), pages)
+    return "compare.html", {
+        "runs": runs,
+        "rids": rids,
+        "problem": None,
+        "common": common,
+        "keys": keys,
+        "values": values,
+        "best": {k: _best(v) for k, v in values.items()},
+        "chart": grouped_bars_svg(
+            [(d, [dict(headline(r.lines)).get(d) for r in runs]) for d in common], [r.model for r in runs]
+        ),
+        "tally": tally,
+        "mixed": mixed[(page - 1) * COMPARE_PER_PAGE : page * COMPARE_PER_PAGE],
+        "mixed_total": len(mixed),
+        "dataset": dataset,
+        "page": page,
+        "pages": pages,
+        "eff_columns": _efficiency_columns(runs),
+        "eff_overall": [dict(r.efficiency.rows).get("overall") if r.efficiency else None for r in runs],
+        "comparison_figures": catalog.comparison_figures([r.entry.path for r in runs]),
+        "paired": paired_view([Path(r.entry.path) for r in runs]),
+        "figure_rel": lambda p: _rel(catalog, p),
+        "live_ids": rids,
+        "versions": {rid: reader.progress().version for rid, reader in zip(rids, readers)},
+    }
+
+
+def _compare_run(catalog: Catalog, rid: str, reader: RunReader) -> CompareRun:
+    entry = catalog.run(rid)
+    model = _run_model(reader.meta(), reader.report(), entry)
+    scores = scores_for(reader, model)
+    return CompareRun(entry, model, scores.lines, scores.live, [d for d, _ in reader.datasets_and_subsets()],
+                      load_efficiency(entry.path))
+
+
+ScoreKey = tuple[str, str, str]  # (dataset, subset, metric)
+
+
+def _score_table(
+    runs: list[CompareRun], common: list[str]
+) -> tuple[list[ScoreKey], dict[ScoreKey, list[ScoreLine | None]]]:
+    """The rows of the common datasets, in table order, each with one line per run
+    (None where a run lacks it)."""
+    keys: list[ScoreKey] = []
+    values: dict[ScoreKey, list[ScoreLine | None]] = {}
     for i, run in enumerate(runs):
         for line in run.lines:
             if line.dataset not in common:
@@ -414,11 +487,14 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
                 values[k] = [None] * len(runs)
             values[k][i] = line
     keys.sort(key=lambda k: (common.index(k[0]), k[1] == OVERALL, k[1], _metric_order(k[2])))
-    best = {k: _best(v) for k, v in values.items()}
-    chart = grouped_bars_svg(
-        [(d, [dict(headline(r.lines)).get(d) for r in runs]) for d in common], [r.model for r in runs]
-    )
-    # disagreements on the samples every run has a verdict for
+    return keys, values
+
+
+def _disagreements(
+    readers: list[RunReader], common: list[str], dataset: str
+) -> tuple[dict[str, int], list[Disagreement]]:
+    """Over the samples every run has a verdict for (of `dataset`, or of every common
+    one): how many all runs got right, all got wrong, and the mixed ones."""
     maps = [reader.verdicts() for reader in readers]
     shared = [i for i in maps[0] if i[0] in common and all(i in m for m in maps[1:])]
     if dataset:
@@ -437,35 +513,16 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
         else:
             tally["mixed"] += 1
             mixed.append(Disagreement(ident, verdicts))
-    pages = max(1, math.ceil(len(mixed) / COMPARE_PER_PAGE))
-    page = min(max(1, page), pages)
-    eff_columns: list[tuple[str, str]] = []
+    return tally, mixed
+
+
+def _efficiency_columns(runs: list[CompareRun]) -> list[tuple[str, str]]:
+    """Every efficiency column any run has, in first-seen order."""
+    columns: list[tuple[str, str]] = []
     for run in runs:
         if run.efficiency:
-            eff_columns += [c for c in run.efficiency.columns if c not in eff_columns]
-    return "compare.html", {
-        "runs": runs,
-        "rids": rids,
-        "problem": None,
-        "common": common,
-        "keys": keys,
-        "values": values,
-        "best": best,
-        "chart": chart,
-        "tally": tally,
-        "mixed": mixed[(page - 1) * COMPARE_PER_PAGE : page * COMPARE_PER_PAGE],
-        "mixed_total": len(mixed),
-        "dataset": dataset,
-        "page": page,
-        "pages": pages,
-        "eff_columns": eff_columns,
-        "eff_overall": [dict(r.efficiency.rows).get("overall") if r.efficiency else None for r in runs],
-        "comparison_figures": catalog.comparison_figures([r.entry.path for r in runs]),
-        "paired": paired_view([Path(r.entry.path) for r in runs]),
-        "figure_rel": lambda p: _rel(catalog, p),
-        "live_ids": rids,
-        "versions": {rid: reader.progress().version for rid, reader in zip(rids, readers)},
-    }
+            columns += [c for c in run.efficiency.columns if c not in columns]
+    return columns
 
 
 def _metric_order(metric: str) -> tuple[int, int]:
@@ -509,8 +566,7 @@ def compare_sample_page(catalog: Catalog, rids: list[str], ident: Ident) -> Page
             continue
         result, summary = found
         if not prompt:
-            prompt = [(str(m.get("role", "?")) if isinstance(m, dict) else "?", render_markdown(_message_text(m)))
-                      for m in result.sample.messages]
+            prompt = _prompt(result.sample.messages)
         columns.append(SideBySide(
             entry, model, True, summary, result, render_markdown(result.generation.content),
             render_reasoning(result.generation.reasoning) if result.generation.reasoning else [],

@@ -2,8 +2,8 @@
 
 One `SampleQuery` drives the table, the outcome counts, and previous/next on the
 sample page, so "next" always means the next row of the table the user came from.
-All SQL here runs on the reader's in-memory summary table (`temp.s`), never on the
-long texts.
+It is the store's `RowFilter` (store/summary.py: which rows, which order, and their
+SQL) plus paging and the URL.
 """
 
 from __future__ import annotations
@@ -13,28 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ThinklensError
+from ..store.summary import OUTCOMES, SORT_KEYS, RowFilter
 
-# Non-exclusive outcome filters (a truncated wrong answer is both "wrong" and
-# "truncated"); definitions match the report's per-subset counts (report/build.py).
-OUTCOME_FILTERS: dict[str, str] = {
-    "correct": "status='ok' AND correct=1",
-    "wrong": "status='ok' AND correct=0",
-    "truncated": "status='ok' AND finish_reason='length'",
-    "no_answer": "status='ok' AND reason IN ('no_answer','truncated')",
-    "error": "status='error'",
-    "ungraded": "status='ok' AND (graded=0 OR correct IS NULL)",
-}
-
-# sort name -> (column, descending).  NULLs (errors have no tokens) always sort last.
-SORTS: dict[str, tuple[str, bool]] = {
-    "natural": ("pos", False),
-    "-tokens": ("completion_tokens", True),
-    "tokens": ("completion_tokens", False),
-    "-reasoning": ("reasoning_tokens", True),
-    "-latency": ("e2e", True),
-    "latency": ("e2e", False),
-    "-ttft": ("ttft", True),
-}
+# The outcome filters the table offers, in the order it lists them (names only: their
+# SQL is the store's, store/summary.py).
+OUTCOME_FILTERS: tuple[str, ...] = OUTCOMES
 SORT_LABELS = {
     "natural": "sort_natural",
     "-tokens": "sort_tokens_desc",
@@ -54,14 +37,7 @@ class BadQuery(ThinklensError):
 
 
 @dataclass(frozen=True)
-class SampleQuery:
-    dataset: str = ""
-    subset: str = ""
-    outcome: str = ""
-    repeat: int | None = None
-    q: str = ""
-    deep: bool = False  # also search the reasoning and the full answer (scans the store)
-    sort: str = "natural"
+class SampleQuery(RowFilter):
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
 
@@ -72,8 +48,8 @@ class SampleQuery:
         if outcome and outcome not in OUTCOME_FILTERS:
             raise BadQuery(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOME_FILTERS)}")
         sort = params.get("sort", "") or "natural"
-        if sort not in SORTS:
-            raise BadQuery(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+        if sort not in SORT_KEYS:
+            raise BadQuery(f"unknown sort {sort!r}; one of {', '.join(SORT_KEYS)}")
         q = (params.get("q", "") or "").strip()
         if len(q) > MAX_QUERY_CHARS:
             raise BadQuery(f"search text longer than {MAX_QUERY_CHARS} characters")
@@ -121,38 +97,6 @@ class SampleQuery:
     @property
     def is_default(self) -> bool:
         return not self.to_params()
-
-    @property
-    def needs_store_scan(self) -> bool:
-        return bool(self.q) and self.deep
-
-    # ---- SQL -------------------------------------------------------------------
-    def where(self, *, include_outcome: bool = True, include_search: bool = True) -> tuple[str, list[Any]]:
-        """WHERE clause over temp.s: visible rows matching every filter."""
-        clauses, params = ["pos IS NOT NULL"], []
-        if self.dataset:
-            clauses.append("dataset=?")
-            params.append(self.dataset)
-        if self.subset:
-            clauses.append("subset=?")
-            params.append(self.subset)
-        if self.repeat is not None:
-            clauses.append('"repeat"=?')
-            params.append(self.repeat)
-        if include_outcome and self.outcome:
-            clauses.append(f"({OUTCOME_FILTERS[self.outcome]})")
-        if include_search and self.q and not self.deep:
-            clauses.append("instr(search, ?) > 0")
-            params.append(self.q.casefold())
-        return " AND ".join(clauses), params
-
-    def sort_expr(self) -> str:
-        """An expression without NULLs whose ascending order is the requested order;
-        ties are broken by `pos`, so (sort_expr, pos) is a strict total order."""
-        column, descending = SORTS[self.sort]
-        if column == "pos":
-            return "pos"
-        return f"IFNULL({'-' if descending else ''}{column}, 1e300)"
 
 
 def _int_param(params: Mapping[str, str], name: str, default: int | None, *, minimum: int) -> int | None:

@@ -28,7 +28,7 @@ from starlette.responses import (
     RedirectResponse,
     Response,
 )
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,10 +37,9 @@ from ..errors import ConfigError
 from . import pages
 from .catalog import Catalog, NotFound
 from .command import DEFAULT_HOST, DEFAULT_PORT
-from .i18n import LANGUAGES
 from .links import ServedLinks
 from .query import BadQuery, SampleQuery
-from .site import FILE_CSP, SERVED_CSP, STATIC_DIR, Renderer
+from .site import FILE_CSP, SERVED_CSP, STATIC_DIR, Renderer, viewer_root
 
 # Files below the root the viewer may serve: results, never arbitrary files.
 SERVABLE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".webp", ".json", ".jsonl", ".csv", ".yaml", ".yml", ".txt", ".md")
@@ -107,134 +106,145 @@ def _asset_version() -> str:
 
 def create_app(root: str | Path, *, lang: str = "en", allowed_hosts: list[str] | None = None) -> Starlette:
     """The viewer for every run and perf folder below `root`."""
-    if lang not in LANGUAGES:
-        raise ConfigError(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    root_path = Path(root).expanduser()
-    if not root_path.exists():
-        raise ConfigError(f"{root_path} does not exist: pass a run folder or a folder holding runs")
-    catalog = Catalog(root_path)
-    renderer = Renderer(catalog.root, lang)
-    links = ServedLinks(_asset_version())
-    t = renderer.t
-
-    def page(template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-        html = renderer.render(template, links, context)
-        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
-
-    def error_page(status: int, title: str, message: str) -> HTMLResponse:
-        return page("error.html", {"title": title, "message": message}, status)
-
-    Handler = Callable[[Request], Response]
-
-    def guarded(handler: Handler) -> Handler:
-        """Expected failures become readable pages, not tracebacks."""
-
-        def run(request: Request) -> Response:
-            try:
-                return handler(request)
-            except NotFound as exc:
-                return error_page(404, t("not_found"), str(exc))
-            except BadQuery as exc:
-                return error_page(400, "400", str(exc))
-            except sqlite3.DatabaseError as exc:
-                return error_page(500, t("broken_run"), _broken_reason(catalog, request.path_params.get("rid"), exc))
-
-        run.__name__ = handler.__name__
-        return run
-
-    @guarded
-    def runs(request: Request) -> Response:
-        template, ctx = pages.runs_page(catalog)
-        return page(template, {**ctx, "compare_action": "/compare"})
-
-    @guarded
-    def run(request: Request) -> Response:
-        template, ctx = pages.run_page(catalog, request.path_params["rid"], t)
-        return page(template, ctx)
-
-    def run_no_slash(request: Request) -> Response:
-        return RedirectResponse(links.run(request.path_params["rid"]), status_code=308)
-
-    @guarded
-    def samples(request: Request) -> Response:
-        query = SampleQuery.from_params(request.query_params)
-        template, ctx = pages.samples_page(catalog, request.path_params["rid"], query)
-        return page(template, ctx)
-
-    @guarded
-    def sample(request: Request) -> Response:
-        query = SampleQuery.from_params(request.query_params)
-        template, ctx = pages.sample_page(catalog, request.path_params["rid"], request.path_params["key"], query)
-        return page(template, ctx)
-
-    @guarded
-    def compare(request: Request) -> Response:
-        params = request.query_params
-        page_no = _int(params.get("page"), 1)
-        template, ctx = pages.compare_page(catalog, params.getlist("run"), dataset=params.get("dataset", ""), page=page_no)
-        return page(template, ctx)
-
-    @guarded
-    def compare_sample(request: Request) -> Response:
-        params = request.query_params
-        ident = (params.get("dataset", ""), params.get("subset", ""), params.get("sample_id", ""),
-                 _int(params.get("repeat"), 0))
-        template, ctx = pages.compare_sample_page(catalog, params.getlist("run"), ident)
-        return page(template, ctx)
-
-    @guarded
-    def perf(request: Request) -> Response:
-        template, ctx = pages.perf_page(catalog, request.path_params["pid"])
-        return page(template, ctx)
-
-    @guarded
-    def files(request: Request) -> Response:
-        rel = request.path_params["path"]
-        if any(part.startswith(".") for part in Path(rel).parts) or not rel.lower().endswith(SERVABLE_SUFFIXES):
-            raise NotFound(rel)
-        target = catalog.contained_file(catalog.root, rel)
-        media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if target.suffix.lower() in (".json", ".jsonl", ".csv", ".yaml", ".yml", ".txt", ".md"):
-            media_type = "text/plain; charset=utf-8"  # shown as text, never interpreted
-        # A figure opened on its own (an SVG is a document that may carry script) runs
-        # sandboxed: no script, an opaque origin, only its own inline styles.
-        return FileResponse(target, media_type=media_type,
-                            headers={"cache-control": "no-cache", "content-security-policy": FILE_CSP})
-
-    @guarded
-    def live(request: Request) -> Response:
-        out: dict[str, Any] = {}
-        for rid in request.query_params.getlist("run")[:50]:
-            try:
-                progress = catalog.reader(rid).progress()
-            except (NotFound, sqlite3.DatabaseError):  # a broken run must not stop the others' updates
-                continue
-            out[rid] = {**progress.to_dict(), "state_label": t("state_" + progress.state)}
-        return JSONResponse({"runs": out}, headers={"cache-control": "no-store"})
-
-    def not_found(request: Request, exc: Exception) -> Response:
-        return error_page(404, t("not_found"), request.url.path)
-
-    routes = [
-        Route("/", runs),
-        Route("/run/{rid}/", run),
-        Route("/run/{rid}", run_no_slash),
-        Route("/run/{rid}/samples", samples),
-        Route("/run/{rid}/sample/{key:path}", sample),
-        Route("/compare", compare),
-        Route("/compare/sample", compare_sample),
-        Route("/perf/{pid}/", perf),
-        Route("/files/{path:path}", files),
-        Route("/api/live", live),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, follow_symlink=False), name="static"),
-    ]
+    catalog = Catalog(viewer_root(root, lang))
+    site = _Site(catalog, Renderer(catalog.root, lang), ServedLinks(_asset_version()))
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.append(Middleware(HostCheck, allowed_hosts=allowed_hosts))
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})
+    app = Starlette(routes=_routes(site), middleware=middleware, exception_handlers={404: site.not_found})
     app.state.catalog = catalog
-    app.state.renderer = renderer
+    app.state.renderer = site.renderer
     return app
+
+
+Handler = Callable[[Request], Response]
+
+
+class _Site:
+    """What every handler needs (the runs, the templates, the links), and how a handler's
+    result or expected failure becomes a page."""
+
+    def __init__(self, catalog: Catalog, renderer: Renderer, links: ServedLinks):
+        self.catalog = catalog
+        self.renderer = renderer
+        self.links = links
+        self.t = renderer.t
+
+    def page(self, built: pages.Page, status: int = 200) -> HTMLResponse:
+        template, context = built
+        html = self.renderer.render(template, self.links, context)
+        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+    def error_page(self, status: int, title: str, message: str) -> HTMLResponse:
+        return self.page(("error.html", {"title": title, "message": message}), status)
+
+    def guarded(self, handler: Callable[["_Site", Request], Response]) -> Handler:
+        """The endpoint of `handler`: expected failures become readable pages, not tracebacks."""
+
+        def endpoint(request: Request) -> Response:
+            try:
+                return handler(self, request)
+            except NotFound as exc:
+                return self.error_page(404, self.t("not_found"), str(exc))
+            except BadQuery as exc:
+                return self.error_page(400, "400", str(exc))
+            except sqlite3.DatabaseError as exc:
+                reason = _broken_reason(self.catalog, request.path_params.get("rid"), exc)
+                return self.error_page(500, self.t("broken_run"), reason)
+
+        endpoint.__name__ = handler.__name__.lstrip("_")
+        return endpoint
+
+    def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.error_page(404, self.t("not_found"), request.url.path)
+
+
+# ---- handlers: one per route -------------------------------------------------------------
+def _runs(site: _Site, request: Request) -> Response:
+    template, ctx = pages.runs_page(site.catalog)
+    return site.page((template, {**ctx, "compare_action": "/compare"}))
+
+
+def _run(site: _Site, request: Request) -> Response:
+    return site.page(pages.run_page(site.catalog, request.path_params["rid"], site.t))
+
+
+def _run_no_slash(site: _Site, request: Request) -> Response:
+    return RedirectResponse(site.links.run(request.path_params["rid"]), status_code=308)
+
+
+def _samples(site: _Site, request: Request) -> Response:
+    query = SampleQuery.from_params(request.query_params)
+    return site.page(pages.samples_page(site.catalog, request.path_params["rid"], query))
+
+
+def _sample(site: _Site, request: Request) -> Response:
+    query = SampleQuery.from_params(request.query_params)
+    return site.page(pages.sample_page(site.catalog, request.path_params["rid"], request.path_params["key"], query))
+
+
+def _compare(site: _Site, request: Request) -> Response:
+    params = request.query_params
+    page_no = _int(params.get("page"), 1)
+    return site.page(pages.compare_page(site.catalog, params.getlist("run"), dataset=params.get("dataset", ""),
+                                        page=page_no))
+
+
+def _compare_sample(site: _Site, request: Request) -> Response:
+    params = request.query_params
+    ident = (params.get("dataset", ""), params.get("subset", ""), params.get("sample_id", ""),
+             _int(params.get("repeat"), 0))
+    return site.page(pages.compare_sample_page(site.catalog, params.getlist("run"), ident))
+
+
+def _perf(site: _Site, request: Request) -> Response:
+    return site.page(pages.perf_page(site.catalog, request.path_params["pid"]))
+
+
+def _files(site: _Site, request: Request) -> Response:
+    rel = request.path_params["path"]
+    if any(part.startswith(".") for part in Path(rel).parts) or not rel.lower().endswith(SERVABLE_SUFFIXES):
+        raise NotFound(rel)
+    target = site.catalog.contained_file(site.catalog.root, rel)
+    media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    if target.suffix.lower() in (".json", ".jsonl", ".csv", ".yaml", ".yml", ".txt", ".md"):
+        media_type = "text/plain; charset=utf-8"  # shown as text, never interpreted
+    # A figure opened on its own (an SVG is a document that may carry script) runs
+    # sandboxed: no script, an opaque origin, only its own inline styles.
+    return FileResponse(target, media_type=media_type,
+                        headers={"cache-control": "no-cache", "content-security-policy": FILE_CSP})
+
+
+def _live(site: _Site, request: Request) -> Response:
+    out: dict[str, Any] = {}
+    for rid in request.query_params.getlist("run")[:50]:
+        try:
+            progress = site.catalog.reader(rid).progress()
+        except (NotFound, sqlite3.DatabaseError):  # a broken run must not stop the others' updates
+            continue
+        out[rid] = {**progress.to_dict(), "state_label": site.t("state_" + progress.state)}
+    return JSONResponse({"runs": out}, headers={"cache-control": "no-store"})
+
+
+# path -> handler: the whole site
+_ROUTES: list[tuple[str, Callable[[_Site, Request], Response]]] = [
+    ("/", _runs),
+    ("/run/{rid}/", _run),
+    ("/run/{rid}", _run_no_slash),
+    ("/run/{rid}/samples", _samples),
+    ("/run/{rid}/sample/{key:path}", _sample),
+    ("/compare", _compare),
+    ("/compare/sample", _compare_sample),
+    ("/perf/{pid}/", _perf),
+    ("/files/{path:path}", _files),
+    ("/api/live", _live),
+]
+
+
+def _routes(site: _Site) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [Route(path, site.guarded(handler)) for path, handler in _ROUTES]
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR, follow_symlink=False), name="static"))
+    return routes
 
 
 def _broken_reason(catalog: Catalog, rid: str | None, exc: Exception) -> str:

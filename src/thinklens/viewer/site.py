@@ -12,7 +12,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .. import __version__
-from .i18n import translator
+from ..errors import ConfigError
+from .i18n import LANGUAGES, translator
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -23,6 +24,17 @@ CSP = (
 )
 SERVED_CSP = CSP + "; frame-ancestors 'none'"
 FILE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+
+
+def viewer_root(root: str | Path, lang: str) -> Path:
+    """The folder to show, checked with the language (server and export alike): a clear
+    error before anything starts."""
+    if lang not in LANGUAGES:
+        raise ConfigError(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    root_path = Path(root).expanduser()
+    if not root_path.exists():
+        raise ConfigError(f"{root_path} does not exist: pass a run folder or a folder holding runs")
+    return root_path
 
 
 def _num(value: Any, digits: int = 0) -> str:
