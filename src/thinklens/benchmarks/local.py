@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..errors import DatasetError
 from .rows import RawRow
@@ -90,21 +91,25 @@ def _decode(data: bytes, display: str) -> str:
         raise DatasetError(f"{display}, line {line}: not UTF-8 text ({exc.reason})") from None
 
 
+def _jsonl_record(line: str, lineno: int, display: str) -> dict[str, Any]:
+    """One line of a .jsonl file as a JSON object, or an error naming the line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(
+            f"{display}, line {lineno}: invalid JSON ({exc.msg}, column {exc.colno}). "
+            "Each line of a .jsonl file must be one JSON object."
+        ) from None
+    if not isinstance(record, dict):
+        raise DatasetError(f"{display}, line {lineno}: expected a JSON object, got {type(record).__name__}")
+    return record
+
+
 def _parse_jsonl(data: bytes, display: str) -> list[RawRow]:
     rows: list[RawRow] = []
     for lineno, line in enumerate(_decode(data, display).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(
-                f"{display}, line {lineno}: invalid JSON ({exc.msg}, column {exc.colno}). "
-                "Each line of a .jsonl file must be one JSON object."
-            ) from None
-        if not isinstance(record, dict):
-            raise DatasetError(f"{display}, line {lineno}: expected a JSON object, got {type(record).__name__}")
-        rows.append(RawRow(record, display, len(rows), lineno))
+        if line.strip():
+            rows.append(RawRow(_jsonl_record(line, lineno, display), display, len(rows), lineno))
     return rows
 
 
@@ -232,16 +237,7 @@ def _iter_jsonl(path: Path, display: str) -> Iterator[RawRow]:
                 raise DatasetError(f"{display}, line {lineno}: not UTF-8 text ({exc.reason})") from None
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(
-                    f"{display}, line {lineno}: invalid JSON ({exc.msg}, column {exc.colno}). "
-                    "Each line of a .jsonl file must be one JSON object."
-                ) from None
-            if not isinstance(record, dict):
-                raise DatasetError(f"{display}, line {lineno}: expected a JSON object, got {type(record).__name__}")
-            yield RawRow(record, display, index, lineno)
+            yield RawRow(_jsonl_record(line, lineno, display), display, index, lineno)
             index += 1
 
 
