@@ -121,10 +121,10 @@ def main() -> int:
         print(f"\n{R1_MODEL}, MATH-500: verify method, separator steps, Qwen2 tokenizer, all traces\n")
         print(table(result.summary))
         n = len(result.samples)
-        cpu = (cpu1.user - cpu0.user) + (cpu1.children_user - cpu0.children_user)
         print(f"\ntime: {wall:.1f} s wall for {n} traces ({1000 * wall / max(1, n):.0f} ms per trace) on "
               f"{os.cpu_count()} cores, {args.workers} grading workers; {result.grader_calls} grader calls "
-              f"(after prescreening); parent CPU {cpu1.user - cpu0.user:.1f} s")
+              f"(after prescreening); CPU {cpu1.user - cpu0.user:.1f} s here + "
+              f"{cpu1.children_user - cpu0.children_user:.1f} s in grading workers")
         t0 = time.perf_counter()
         again = analyse_run(run, settings, progress=False, figures=False)
         print(f"rerun, nothing changed: {time.perf_counter() - t0:.1f} s wall, {again.reused} per-trace results "

@@ -29,7 +29,7 @@ from thinklens.client import AttemptError, ChatClient, ChatRequest, ClientPolicy
 from thinklens.client.endpoints import EndpointPool
 from thinklens.redaction import Redactor
 from thinklens.client.wire import MalformedResponse, token_count
-from thinklens.errors import ServerRefused, ServerUnreachable
+from thinklens.errors import ServerUnreachable
 
 from tests.helpers.http_helpers import http_server
 

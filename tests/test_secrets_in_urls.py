@@ -4,7 +4,6 @@ redacted wherever a config is written or printed: eval, efficiency and perf."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from thinklens.cli import main
 from thinklens.config import make_config

@@ -109,7 +109,7 @@ def test_read_only_folder_exits_2_and_changes_nothing(server, tmp_path):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     # A resume asking for more repeats than stored, on a folder that cannot be written.
-    script = f"""
+    script = """
         mount -t tmpfs -o size=16m tmpfs "$MNT" && cp -a "$RUN" "$MNT/run" && mount -o remount,ro "$MNT" || exit 99
         "$PY" -m thinklens eval --api-url "$URL" --model mock-model --datasets math_500 \\
             --dataset-path "math_500=$DATA" --no-progress --n 2 --output "$MNT/run" 2> "$ERR"

@@ -202,7 +202,7 @@ def test_sample_without_reasoning_marks_its_answer(root: Path, viewer: ServedVie
         answer = re.search(r'<section id="answer">(.*?)</section>', body, re.S).group(1)
         assert len(re.findall(r'<div class="step[^"]*" id="step-\d+">', answer)) == len(json.loads(row["steps"]))
         if row["first_correct_status"] == "found":
-            assert f'<div class="step first-correct' in answer and f'id="step-{row["first_correct_step"]}"' in answer
+            assert '<div class="step first-correct' in answer and f'id="step-{row["first_correct_step"]}"' in answer
 
 
 def test_compare_page_shows_both_runs_and_the_comparison_figure(root: Path, viewer: ServedViewer) -> None:

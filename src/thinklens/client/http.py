@@ -31,7 +31,7 @@ from .endpoints import EndpointPool
 from .keepalive import read_to_end
 from .policy import ClientPolicy, parse_retry_after
 from .reasoning import DEFAULT_TAGS, split_reasoning
-from ..redaction import Redactor, strip_userinfo
+from ..redaction import Redactor
 from .sse import SSEDecoder
 from .wire import MalformedResponse, WireUsage, error_message, parse_message, parse_usage, stream_delta
 from .stamps import new_stamp, stamp_trace_config

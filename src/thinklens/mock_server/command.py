@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .config import DEFAULT_FAULTS, FAULT_KINDS, REASONING_FIELDS, REASONING_FORMATS, MockServerConfig
+from .config import DEFAULT_FAULTS, REASONING_FIELDS, REASONING_FORMATS, MockServerConfig
 
 DEFAULT_PORT = 8801
 
