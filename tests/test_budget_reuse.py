@@ -164,10 +164,11 @@ def _sse(events: list[dict]) -> bytes:
 def _reasoning_stream(words: list[str], max_tokens: int, running: bool) -> bytes:
     """vLLM-shaped: one reasoning token per chunk, cut at max_tokens, usage per chunk if asked."""
     n = min(len(words), max_tokens)
+    end = "length" if n == max_tokens else "stop"
     events = []
     for i, word in enumerate(words[:n]):
         event: dict = {"choices": [{"index": 0, "delta": {"reasoning_content": word},
-                                    "finish_reason": "length" if i == n - 1 else None}]}
+                                    "finish_reason": end if i == n - 1 else None}]}
         if running:
             event["usage"] = {"prompt_tokens": 9, "completion_tokens": i + 1, "total_tokens": 10 + i}
         events.append(event)
@@ -212,6 +213,18 @@ def test_a_server_without_running_counts_refuses_reuse_with_exit_2(tmp_path: Pat
     first = bodies[0]
     assert first["max_tokens"] == 16 and first["seed"] == 1
     assert first["stream_options"] == {"include_usage": True, "continuous_usage_stats": True}
+
+
+def test_a_trace_that_ends_within_every_budget_needs_no_running_count(tmp_path: Path) -> None:
+    """The model stops after 5 tokens: each budget's phase 1 is the whole trace, whatever
+    the server says per chunk."""
+    bodies: list[dict] = []
+    handler = _server(bodies, running=False, words_for=lambda body: [f" w{i}" for i in range(5)])
+    with http_server(handler) as url:
+        assert _eval(url, _questions(tmp_path, 1), tmp_path / "run", "--thinking-budget", "8", "16", "--seed", "1",
+                     "--budget-reuse") == 0
+    assert [b["max_tokens"] for b in bodies] == [16]
+    assert _reused_from(tmp_path / "run") == {8: [16], 16: [None]}
 
 
 def test_the_check_warns_when_the_server_is_not_deterministic(tmp_path: Path, capsys) -> None:

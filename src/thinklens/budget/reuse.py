@@ -102,7 +102,9 @@ def cut(client: ChatClient, trace: Trace, budget: int) -> Generation | None:
     if not gen.ok:
         return replace(gen, error=f"the reasoning request shared by the budgets (max_tokens {trace.max_tokens}): "
                                   f"{gen.error}")
-    if budget >= trace.max_tokens:
+    total = gen.usage.completion_tokens
+    if budget >= trace.max_tokens or (total is not None and total <= budget):
+        # It ended on its own (or at the context limit) within B: as a request capped at B would.
         return replace(gen)
     counts = trace.stream.cum_tokens
     if not counts or any(c is None for c in counts):
@@ -110,8 +112,7 @@ def cut(client: ChatClient, trace: Trace, budget: int) -> Generation | None:
             "--budget-reuse needs the server's running token count on every streamed chunk (vLLM's "
             "stream_options.continuous_usage_stats); this server sent none, so a trace cannot be cut at a "
             "budget exactly: run without --budget-reuse (each budget generated on its own)")
-    total = counts[-1]
-    if total <= budget:  # it ended on its own (or at the context limit) within B: as a capped request would
+    if counts[-1] <= budget:  # type: ignore[operator]
         return replace(gen)
     if any(a > b for a, b in zip(counts, counts[1:])):  # type: ignore[operator]
         return None  # counts that go back cannot be trusted to place B
