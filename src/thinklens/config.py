@@ -152,6 +152,16 @@ class TaskConfig(_Strict):
     )
     budget_answer_tokens: StrictInt = Field(default=256, ge=1, description="max tokens of the forced answer")
     budget_cue: str = Field(default="\n\n**Final Answer**\n", description="text after </think> that starts the answer")
+    # Trace reuse (budget/reuse.py): one reasoning request per (sample, repeat) at the largest
+    # budget; each smaller budget's reasoning is that trace cut at B tokens (the server's running
+    # token count per streamed chunk).  An execution strategy, not part of the keys: with a seed
+    # on a deterministic server it stores what independent requests would have.
+    budget_reuse: bool = Field(
+        default=False, description="reuse the largest budget's reasoning for the smaller ones (needs seed)",
+    )
+    budget_reuse_check: bool = Field(
+        default=False, description="for one sample, also generate the smallest budget on its own and compare",
+    )
     # checkpoint backend
     device: str | None = None
     dtype: str | None = None
@@ -278,6 +288,8 @@ class TaskConfig(_Strict):
             )
         if self.thinking_budget is not None:
             self._check_budgets()
+        if self.budget_reuse or self.budget_reuse_check:
+            self._check_budget_reuse()
         unknown = set(self.dataset_args) - set(self.datasets)
         if unknown:
             raise ValueError(f"dataset_args names datasets that are not in datasets: {sorted(unknown)}")
@@ -290,6 +302,17 @@ class TaskConfig(_Strict):
         if self.generation_config.max_tokens is not None:
             raise ValueError("max_tokens has no meaning with thinking_budget: each budget caps its own reasoning "
                              "request and --budget-answer-tokens caps the forced answer; leave --max-tokens out")
+
+    def _check_budget_reuse(self) -> None:
+        if not self.thinking_budget:
+            raise ValueError("budget_reuse / budget_reuse_check need thinking_budget (--thinking-budget 1024 4096)")
+        if not self.budget_reuse:
+            raise ValueError("budget_reuse_check checks the reuse of --budget-reuse: give both")
+        if self.generation_config.seed is None:
+            raise ValueError("budget_reuse needs a seed (--seed N): a trace is reused for a smaller budget only "
+                             "where the same seed makes the server generate the same tokens")
+        if not self.stream:
+            raise ValueError("budget_reuse cuts the streamed trace at each budget: leave --no-stream out")
 
     # ---- derived -----------------------------------------------------------------
     def resolved_api_key(self) -> str | None:

@@ -248,6 +248,9 @@ class Runner:
     ) -> tuple[int, int, float]:
         if not todo:
             return 0, 0, 0.0
+        plan = getattr(backend, "plan", None)
+        if plan is not None:  # budget forcing's trace reuse: the budgets each (sample, repeat) still needs
+            plan([(it.sample, it.repeat) for it in todo])
         queue: Iterator[WorkItem] = iter(todo)
         grading: set[asyncio.Task[None]] = set()
         tasks: list[asyncio.Task[None]] = []

@@ -48,6 +48,7 @@ from ..records import Generation, Sample, Timings, Usage
 if TYPE_CHECKING:  # pragma: no cover
     from ..backend import ServiceBackend
     from ..config import TaskConfig
+    from .reuse import TraceReuse
 
 # sample.meta key of the budget an item was planned for (stored with the sample)
 BUDGET_META = "thinking_budget"
@@ -103,19 +104,44 @@ class ForcingBackend:
     def __init__(self, inner: ServiceBackend):
         self.inner = inner
         self.config = inner.config
+        self.reuse: TraceReuse | None = None
+        if self.config.budget_reuse:
+            from .reuse import TraceReuse
+
+            self.reuse = TraceReuse(inner.client, self.config, inner.params_for, _warn)
 
     async def check(self) -> list[str]:
         return await self.inner.check()
 
+    def plan(self, work: list[tuple[Sample, int]]) -> None:
+        """The (sample, repeat) of every item still to run (the runner calls it once)."""
+        if self.reuse is not None:
+            self.reuse.plan(work)
+
     async def close(self) -> None:
+        if self.reuse is not None:
+            await self.reuse.close()
         await self.inner.close()
 
     async def generate(self, sample: Sample, repeat: int = 0) -> Generation:
         budget = sample.meta[BUDGET_META]
-        config = self.config
         params = {**self.inner.params_for(repeat), "max_tokens": budget}
+        if self.reuse is None:
+            first = await self.inner.client.chat(
+                ChatRequest(self.config.model, sample.messages, params, stream=self.config.stream))
+            return await self._answer(sample, params, budget, first)
+        phase1 = await self.reuse.phase1(sample, repeat)
+        gen = await self._answer(sample, params, budget, phase1.gen)
+        if gen.forcing is not None:
+            gen.forcing.update(phase1.detail)
+            if phase1.reused_from is not None:
+                gen.forcing["reused_from"] = phase1.reused_from
+        return gen
+
+    async def _answer(self, sample: Sample, params: dict[str, Any], budget: int, first: Generation) -> Generation:
+        """Phase 2 where the budget cut phase 1: the forced (or finished) answer."""
+        config = self.config
         client = self.inner.client
-        first = await client.chat(ChatRequest(config.model, sample.messages, params, stream=config.stream))
         if not first.ok:
             return first
         if first.finish_reason != "length":
@@ -186,3 +212,9 @@ def merge_phases(first: Generation, second: Generation, *, budget: int, forced: 
 
 def _add(a: int | None, b: int | None) -> int | None:
     return None if a is None and b is None else (a or 0) + (b or 0)
+
+
+def _warn(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/] {message}", highlight=False)

@@ -70,6 +70,19 @@ class StreamTrace:
     end_monotonic: float = 0.0
     new_connection: bool = False  # the request opened a new TCP connection
     response_id: str | None = None  # the server's id of the completion (to match its logs)
+    # the (reasoning, content) pieces of every chunk, kept only when asked (parts=[]): a
+    # prefix of the stream can then be rebuilt as the Generation it would have been
+    # (ChatClient.generation_from_prefix; budget forcing's trace reuse)
+    parts: list[tuple[str, str]] | None = None
+    reasoning_source: str = "none"  # the field the reasoning pieces came in (with parts)
+
+    def reset(self) -> None:
+        """Empty, keeping what is asked to be kept: a retried attempt starts its trace anew."""
+        self.times, self.chars, self.cum_tokens = [], [], []
+        self.texts = None if self.texts is None else []
+        self.parts = None if self.parts is None else []
+        self.reasoning_source, self.response_id, self.new_connection = "none", None, False
+        self.start_monotonic = self.end_monotonic = 0.0
 
 
 # Failures that are the replica's (it is down, overloaded or broken), not the request's.
@@ -254,20 +267,23 @@ class ChatClient:
         return None if self.api_key else self._auth.get(url)
 
     # ---- requests ----------------------------------------------------------------
-    async def chat(self, request: ChatRequest) -> Generation:
+    async def chat(self, request: ChatRequest, trace: StreamTrace | None = None) -> Generation:
         """One completion with retries.  A failure after the retries is returned as a
         Generation with `error` set, never raised: failures are data, not wrong answers.
         The one exception: with `policy.refusals_to_stop`, the same refusal (401, 403,
-        404...) that many times in a row raises ServerRefused: every request would fail."""
+        404...) that many times in a row raises ServerRefused: every request would fail.
+        `trace` gets the chunks of the attempt that answered."""
         last: AttemptError | None = None
         attempts = 0
         for attempt in range(self.policy.max_retries + 1):
             if attempt:
                 await asyncio.sleep(self.policy.backoff(attempt, last.retry_after if last else None))
             attempts += 1
+            if trace is not None:
+                trace.reset()
             try:
                 # A retry goes to another replica when one is live.
-                gen = await self.chat_once(request, avoid=last.endpoint if last else None)
+                gen = await self.chat_once(request, trace, avoid=last.endpoint if last else None)
                 gen.attempts = attempts
                 self._refused_in_a_row = 0
                 return gen
@@ -482,6 +498,29 @@ class ChatClient:
         return Generation(answer, reasoning, source, acc.finish_reason, usage, timings)  # type: ignore[arg-type]
 
 
+    def generation_from_prefix(
+        self, trace: StreamTrace, chunks: int, *, finish_reason: str, usage: WireUsage, started: float | None
+    ) -> Generation:
+        """The Generation the streamed `trace` (kept with parts=[]) would have given had it
+        ended after its first `chunks` chunks with `finish_reason` and `usage`: the same
+        reasoning split, token accounting and timings as a stream that really ended there."""
+        if trace.parts is None:
+            raise ValueError("the trace kept no chunk texts (StreamTrace(parts=[]))")
+        acc = _StreamAccumulator(trace.start_monotonic, None)
+        for (reasoning, content), at in zip(trace.parts[:chunks], trace.times[:chunks]):
+            if reasoning:
+                acc.reasoning_parts.append(reasoning)
+            if content:
+                acc.content_parts.append(content)
+                acc.content_len += len(content)
+                acc.content_marks.append((acc.content_len, at))
+        acc.reasoning_source = trace.reasoning_source if acc.reasoning_parts else "none"
+        end = trace.times[chunks - 1] if chunks else acc.t0
+        acc.ttft = trace.times[0] - acc.t0 if chunks else None
+        acc.finish_reason, acc.usage, acc.done = finish_reason, usage, True
+        return self._from_stream(acc, SSEDecoder(), started, end - acc.t0)  # type: ignore[arg-type]
+
+
 class _StreamAccumulator:
     """State of one streamed response, fed payload by payload."""
 
@@ -551,6 +590,10 @@ class _StreamAccumulator:
                 trace.chars.append(len(piece or "") + len(reasoning_piece or ""))
                 if trace.texts is not None:
                     trace.texts.append((reasoning_piece or "") + (piece or ""))
+                if trace.parts is not None:
+                    trace.parts.append((reasoning_piece or "", piece or ""))
+                    if reasoning_piece:
+                        trace.reasoning_source = source
                 trace.cum_tokens.append(usage.completion_tokens if usage else None)
         if reason:
             self.finish_reason = reason

@@ -92,6 +92,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     bf.add_argument("--budget-answer-tokens", type=int, help="max tokens of the forced answer (default 256)")
     bf.add_argument("--budget-cue", help="text after </think> that starts the forced answer "
                                          "(\\n is a newline; default '\\n\\n**Final Answer**\\n')")
+    bf.add_argument("--budget-reuse", dest="budget_reuse", action="store_true", default=None,
+                    help="one reasoning request per sample at the largest budget, cut at each smaller one "
+                         "(needs --seed and a server that streams its token count per chunk, as vLLM "
+                         "does; default: each budget generated on its own)")
+    bf.add_argument("--budget-reuse-check", dest="budget_reuse_check", action="store_true", default=None,
+                    help="with --budget-reuse: for one sample, also generate the smallest budget on its own "
+                         "and warn if the reused reasoning differs (default: off)")
     from .budget_args import add_price_args
 
     add_price_args(p.add_argument_group("cost (the report's token line in dollars)"))
@@ -150,6 +157,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         # typed in a shell, "\\n" is two characters: read it as the newline it means
         "budget_cue": args.budget_cue.replace("\\n", "\n") if args.budget_cue is not None else None,
         "write_predictions": args.write_predictions,
+        "budget_reuse": args.budget_reuse, "budget_reuse_check": args.budget_reuse_check,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
     gen = dict(data.get("generation_config") or {})
