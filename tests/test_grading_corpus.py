@@ -104,3 +104,17 @@ def test_failed_requests_count_as_no_answer(real_cases) -> None:
     failed = [c for c in real_cases if c.id.startswith("meitann_math500") and not c.request.response]
     assert len(failed) >= 14
     assert all(grade(c.request).reason == "no_answer" for c in failed)
+
+
+def test_every_corpus_verdict_is_identical_to_the_snapshot() -> None:
+    """The grader registry refactor (and any later one) changes no verdict, reason,
+    extracted answer or audit trail on the labelled corpus: digests, not copies."""
+    from tests.helpers.corpus import load_corpus
+    from tests.helpers.verdicts import load_snapshot, verdict_digest
+
+    snapshot = load_snapshot()
+    cases = [c for c in load_corpus() if c.id in snapshot]
+    if shared_data_available():
+        assert len(cases) == len(snapshot)
+    changed = [c.id for c in cases if verdict_digest(grade(c.request)) != snapshot[c.id]]
+    assert not changed, f"{len(changed)} verdicts changed: {changed[:20]}"
