@@ -15,6 +15,7 @@ from ..atomic import atomic_write_text
 from ..benchmarks import Benchmark
 from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
+from ..grading.registry import get_grader
 from ..metrics import Vote, subset_metrics, vote_correct
 from ..records import ScoreRow, SubsetStats
 from ..store import REPORT_FILENAME, RunStore
@@ -115,7 +116,7 @@ async def _answer_classes(
         elif not r.extracted:
             classes[(r.sample_id, r.repeat)] = None
         else:
-            label = (r.normalized or r.extracted).strip()
+            label = get_grader(grader).vote_label(r.extracted, r.normalized)
             wrong_by_question[r.sample_id].setdefault(label, []).append(r.repeat)
     for sid, groups in wrong_by_question.items():
         labels = list(groups)
@@ -126,10 +127,11 @@ async def _answer_classes(
                 x = parent[x]
             return x
 
-        if pool is not None and grader == "math" and len(labels) > 1:
+        if pool is not None and get_grader(grader).merge_votes and len(labels) > 1:
             pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]][:200]
             verdicts = await asyncio.gather(
-                *(pool.grade(GradeRequest(grader=grader, response=f"\\boxed{{{a}}}", gold=b)) for a, b in pairs)
+                *(pool.grade(GradeRequest(grader=grader, response=get_grader(grader).candidate_response(a), gold=b))
+                  for a, b in pairs)
             )
             for (a, b), score in zip(pairs, verdicts):
                 if score.correct:
