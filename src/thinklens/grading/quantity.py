@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .normalize import strip_delimiters
 
@@ -41,6 +41,7 @@ class Quantity:
     sig_figs: int  # significant figures as written (an integer's trailing zeros do not count)
     decimals: int | None  # digits after the decimal point as written (None: scientific notation)
     unit: str  # canonical unit ("" when none): see canonical_unit
+    trailing_zeros: bool = False  # an integer ending in zeros ("700"): its precision is ambiguous
 
 
 def _int(text: str | None) -> int:
@@ -70,12 +71,13 @@ def parse_quantity(text: str) -> Quantity | None:
             return None
         figs = sig_figs(mant)
         decimals = None if scientific else (len(mant.split(".", 1)[1]) if "." in mant else 0)
+        zeros = "." not in mant and len(mant) > 1 and mant.endswith("0")
     else:
         m = _POWER_ONLY_RE.match(s)
         if not m:
             return None
         value = Decimal(m.group("sign") + "1").scaleb(_int(m.group("p1") or m.group("p2")))
-        figs, decimals = 1, None
+        figs, decimals, zeros = 1, None, False
     rest = s[m.end():].strip()
     if rest.startswith("^") and not _DEGREE_RE.match(rest):
         return None  # "2^{10}": a formula
@@ -84,7 +86,7 @@ def parse_quantity(text: str) -> Quantity | None:
     if rest.startswith(("/", "(", ".")) and not rest.startswith("/ "):  # "3/4", "3(2)", "3.": formulas
         if not re.match(r"^/\s*[A-Za-z\\]", rest):
             return None
-    return Quantity(value, figs, decimals, canonical_unit(rest))
+    return Quantity(value, figs, decimals, canonical_unit(rest), zeros)
 
 
 def canonical_unit(text: str) -> str:
@@ -157,8 +159,7 @@ def asked_precision(problem: str) -> Precision | None:
 
 
 def agree(pred: Decimal, gold: Decimal, precision: Precision) -> bool:
-    """Both values rounded to the precision are equal, or the answer lies within half a
-    unit of the last kept digit of the gold (rounding of a rounded gold)."""
+    """Both values, rounded (half up) to the precision, are equal."""
     if precision.sig_figs is not None:
         if gold == 0:
             return pred == 0
@@ -166,8 +167,6 @@ def agree(pred: Decimal, gold: Decimal, precision: Precision) -> bool:
     else:
         quantum = Decimal(1).scaleb(-(precision.decimals or 0))
     try:
-        if pred.quantize(quantum, ROUND_HALF_EVEN) == gold.quantize(quantum, ROUND_HALF_EVEN):
-            return True
+        return pred.quantize(quantum, ROUND_HALF_UP) == gold.quantize(quantum, ROUND_HALF_UP)
     except InvalidOperation:  # absurdly large against the quantum: not equal
         return False
-    return abs(pred - gold) <= quantum / 2

@@ -8,6 +8,7 @@ Policy, with examples: docs/grading.md ("Minerva Math").
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from ..extract import Extraction
@@ -16,6 +17,9 @@ from ..math_equiv import Comparison, check_risky, compare_math, parse_latex_answ
 from ..normalize import normalize_answer
 from ..quantity import Precision, Quantity, agree, asked_precision, canonical_unit, parse_quantity
 from ..request import GradeRequest
+
+
+_PY_FLOAT_RE = re.compile(r"(\d)\.(?!\d)")
 
 
 class MinervaGrader(Grader):
@@ -35,7 +39,8 @@ class MinervaGrader(Grader):
     def compare(self, req: GradeRequest, found: Extraction) -> Comparison:
         gold = parse_quantity(req.gold)
         if gold is None:
-            return compare_math(found.answer, req.gold, req.problem)
+            # Some golds are written in Python ("-1./3"): "1." is the number 1.
+            return compare_math(found.answer, _PY_FLOAT_RE.sub(r"\1", req.gold), req.problem)
         quick = self.quick(req, found)
         if quick is not None:
             return quick
@@ -64,7 +69,9 @@ class MinervaGrader(Grader):
 def _precision(problem: str, gold: Quantity) -> Precision:
     asked = asked_precision(problem)
     if asked is None:
-        return Precision(sig_figs=gold.sig_figs, source="gold")
+        # "700": trailing zeros may or may not be significant; at least two figures count.
+        figs = max(gold.sig_figs, 2) if gold.trailing_zeros else gold.sig_figs
+        return Precision(sig_figs=figs, source="gold")
     # A gold written with fewer digits than asked can only be checked to its own digits.
     if asked.sig_figs is not None:
         return Precision(sig_figs=min(asked.sig_figs, gold.sig_figs), source="problem")
