@@ -37,7 +37,7 @@ def _graded(sample, content: str) -> bool | None:
 
 def test_the_suite_is_registered_with_graders_and_hub_ids() -> None:
     names = {b.name for b in list_benchmarks()}
-    assert {"aime24", "aime25", "amc23", "math_500", "gpqa", "gsm8k"} <= names
+    assert {"aime24", "aime25", "amc23", "math_500", "minerva_math", "olympiadbench", "gpqa", "gsm8k"} <= names
 
 
 # ----------------------------------------------------------------------------- AMC23
@@ -61,3 +61,36 @@ def test_amc23_integer_golds_compare_as_integers(data):
     assert _graded(sample, "\\boxed{\\frac{54}{2}}") is True
     assert _graded(sample, "\\boxed{27.5}") is False
     assert _graded(sample, "\\boxed{270}") is False
+
+
+# ----------------------------------------------------------------------------- Minerva Math
+
+
+def test_minerva_courses_golds_and_units(data):
+    raw = _jsonl(data / "minerva_math_test.jsonl")
+    samples = get_benchmark("minerva_math").load({"dataset_id": str(data / "minerva_math_test.jsonl")})
+    assert len(samples) == 272
+    assert Counter(s.subset for s in samples) == Counter(r["type"] for r in raw)
+    assert samples[0].gold == "1.6" and samples[0].meta["gold_unit"] == "\\mathrm{~cm}"
+    assert samples[1].gold == "4.5e33"
+    assert _graded(samples[1], "L \\approx \\boxed{4.5 \\times 10^{33} \\text{ ergs/s}}") is True
+    assert _graded(samples[0], "\\boxed{1.6 \\text{ cm}}") is True
+    assert _graded(samples[0], "\\boxed{16 \\text{ mm}}") is False
+
+
+# ----------------------------------------------------------------------------- OlympiadBench
+
+
+def test_olympiadbench_subfields_answer_lists_and_gold_info(data):
+    raw = _jsonl(data / "olympiadbench_test.jsonl")
+    samples = get_benchmark("olympiadbench").load({"dataset_id": str(data / "olympiadbench_test.jsonl")})
+    assert len(samples) == 675
+    assert Counter(s.subset for s in samples) == {"Algebra": 264, "Combinatorics": 154, "Geometry": 129,
+                                                   "Number Theory": 128}
+    assert "$" not in "".join(s.gold for s in samples)
+    multi = next(s for s, r in zip(samples, raw) if r["final_answer"] == ["$69$,$84$"])
+    assert multi.gold == "69,84" and multi.meta["is_multiple_answer"] is True
+    assert _graded(multi, "\\boxed{84, 69}") is True and _graded(multi, "\\boxed{69}") is False
+    tolerant = next(s for s, r in zip(samples, raw) if r["error"])
+    req = grade_request(tolerant, Generation(content="\\boxed{4.25}"), "olympiad")
+    assert dict(req.gold_info)["error"] == "1e-1" and grade(req).correct is True

@@ -12,7 +12,7 @@ from .rows import RawRow
 
 
 def _strip_math(text: str) -> str:
-    """`$69$,$84$` -> `69,84` (math delimiters; an escaped `\$` stays)."""
+    r"""`$69$,$84$` -> `69,84` (math delimiters; an escaped `\$` stays)."""
     return re.sub(r"(?<!\\)\$", "", text).strip()
 
 

@@ -20,19 +20,25 @@ required in the answer, and a unit written after a number is ignored.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from ..extract import Extraction
 from ..grader import Grader
 from ..math_equiv import Comparison, TooRisky, compare_math, compare_quick
 from ..normalize import normalize_answer, strip_delimiters
-from ..quantity import parse_quantity
+from ..quantity import canonical_unit, parse_quantity
 from ..request import GradeRequest
 
 
+_AND_RE = re.compile(r"\s*(?:\\text\s*\{\s*(?:and|or)\s*\}|\\quad|\band\b|;)\s*")
+
+
 def split_parts(answer: str) -> list[str]:
-    """Top-level comma-separated parts, `\\pm` expanded (the official judger's reading)."""
+    """Top-level comma-separated parts, `\\pm` expanded (the official judger's reading);
+    "1 and 5" / "1; 5" are two parts as well."""
     s = strip_delimiters(answer).replace("\\left", "").replace("\\right", "")
+    s = _AND_RE.sub(",", s)
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(s):
         if ch in "([{":
@@ -78,17 +84,22 @@ class OlympiadGrader(Grader):
         info = req.info
         golds, preds = split_parts(req.gold), split_parts(found.answer)
         norm_pred, norm_gold = normalize_answer(found.answer), normalize_answer(req.gold)
+        ordered = False
+        if len(golds) != len(preds) and len(preds) == 1 and _tuple_items(preds[0], len(golds)):
+            # "(1/3, -2, 5)" for "a, b, c": the values in the order asked (official: wrong)
+            preds, ordered = _tuple_items(preds[0], len(golds)), True
         if len(golds) != len(preds):
             return Comparison(False, "parts", norm_pred, norm_gold,
                               [f"{len(preds)} part(s) in the answer, {len(golds)} in the gold"])
         tolerances = _tolerances(info.get("error"), len(golds))
         percent = "%" in str(info.get("unit") or "")
+        unit = canonical_unit(strip_delimiters(str(info.get("unit") or "")))
         left = list(range(len(preds)))
         undecided = False
-        for gold, tol in zip(golds, tolerances):
+        for i, (gold, tol) in enumerate(zip(golds, tolerances)):
             match = None
-            for j in left:
-                verdict = self._part(preds[j], gold, tol, percent, req.problem, full)
+            for j in ([i] if ordered else left):
+                verdict = self._part(preds[j], gold, tol, percent, unit, full)
                 if verdict is None:
                     undecided = True
                 elif verdict:
@@ -100,15 +111,17 @@ class OlympiadGrader(Grader):
                 return Comparison(False, "parts", norm_pred, norm_gold,
                                   [f"no part of the answer equals {gold!r}"] if len(golds) > 1 else [])
             left.remove(match)
-        notes = [f"{len(golds)} parts matched in any order"] if len(golds) > 1 else []
+        notes = [f"{len(golds)} parts matched " + ("in order (a tuple for a list of values)" if ordered else "in any order")] \
+            if len(golds) > 1 else []
         if tolerances[0] is not None:
             notes.append(f"absolute tolerance {', '.join(str(t) for t in tolerances)}")
         return Comparison(True, "parts", norm_pred, norm_gold, notes)
 
     @staticmethod
-    def _part(pred: str, gold: str, tol: Decimal | None, percent: bool, problem: str, full: bool) -> bool | None:
+    def _part(pred: str, gold: str, tol: Decimal | None, percent: bool, unit: str, full: bool) -> bool | None:
         p, g = parse_quantity(pred), parse_quantity(gold)
-        if p is not None and g is not None:
+        # Letters after a number are a unit only when they are the declared one ("2n" is a formula).
+        if p is not None and g is not None and not g.unit and p.unit in ("", unit):
             targets = [g.value] + ([g.value / 100, g.value * 100] if percent else [])
             slack = tol * Decimal("1.01") if tol is not None else Decimal(0)
             return any(abs(p.value - t) <= slack for t in targets)
@@ -121,6 +134,15 @@ class OlympiadGrader(Grader):
             return compare_math(pred, gold, "").equal
         except TooRisky:
             return False
+
+
+def _tuple_items(part: str, n: int) -> list[str] | None:
+    """The items of one parenthesised tuple of `n` items, else None."""
+    p = part.strip()
+    if not (p.startswith("(") and p.endswith(")")):
+        return None
+    items = split_parts(p[1:-1])
+    return items if len(items) == n and n > 1 else None
 
 
 GRADER = OlympiadGrader()
