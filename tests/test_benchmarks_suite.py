@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from thinklens.benchmarks import get_benchmark, list_benchmarks
+from thinklens.benchmarks.minerva_math import course
 from thinklens.grading import GradeRequest, grade
 from thinklens.scoring import grade_request
 from thinklens.records import Generation
@@ -70,7 +71,8 @@ def test_minerva_courses_golds_and_units(data):
     raw = _jsonl(data / "minerva_math_test.jsonl")
     samples = get_benchmark("minerva_math").load({"dataset_id": str(data / "minerva_math_test.jsonl")})
     assert len(samples) == 272
-    assert Counter(s.subset for s in samples) == Counter(r["type"] for r in raw)
+    assert Counter(s.subset for s in samples) == Counter(course(r["type"]) for r in raw)
+    assert samples[0].subset == "Astronomy 8.282J"
     assert samples[0].gold == "1.6" and samples[0].meta["gold_unit"] == "\\mathrm{~cm}"
     assert samples[1].gold == "4.5e33"
     assert _graded(samples[1], "L \\approx \\boxed{4.5 \\times 10^{33} \\text{ ergs/s}}") is True

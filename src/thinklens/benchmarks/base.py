@@ -62,6 +62,7 @@ class Benchmark:
     meta_fields: tuple[str, ...] = ()  # copied into Sample.meta under their own name when present
     # -- where the data lives
     hub_config: str | None = None  # the HF/ModelScope config ("main" for gsm8k)
+    hub_verified: bool = True  # False: the hub id was written from documentation, never loaded
     hub_files: tuple[str, ...] = ()  # data files of hub_id (fnmatch); default: files named after the split
     modelscope_configs: tuple[str, ...] = ("default",)
     modelscope_split: str | None = None  # when ModelScope's copy uses another split name
