@@ -35,8 +35,9 @@ def test_unstated_precision_is_the_golds_significant_figures() -> None:
     assert _g("27.39", "27.39") is True and _g("27.4", "27.39") is False  # a 4-figure gold needs 4 figures
 
 
-def test_an_integer_golds_trailing_zeros_count_for_at_least_two_figures() -> None:
+def test_an_integer_gold_counts_for_at_least_two_figures() -> None:
     assert _g("699", "700") is True and _g("710", "700") is False and _g("5", "10") is False
+    assert _g("0.5", "1") is False and _g("1.0", "1") is True  # a real case: 0.5 answered for 1
     assert _g("0.0122", "0.01") is True  # a decimal gold's one figure is what it says
     assert _g("-\\frac{1}{3}", "-1./3") is True  # a gold written in Python
 

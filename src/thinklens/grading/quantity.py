@@ -41,7 +41,6 @@ class Quantity:
     sig_figs: int  # significant figures as written (an integer's trailing zeros do not count)
     decimals: int | None  # digits after the decimal point as written (None: scientific notation)
     unit: str  # canonical unit ("" when none): see canonical_unit
-    trailing_zeros: bool = False  # an integer ending in zeros ("700"): its precision is ambiguous
 
 
 def _int(text: str | None) -> int:
@@ -71,13 +70,12 @@ def parse_quantity(text: str) -> Quantity | None:
             return None
         figs = sig_figs(mant)
         decimals = None if scientific else (len(mant.split(".", 1)[1]) if "." in mant else 0)
-        zeros = "." not in mant and len(mant) > 1 and mant.endswith("0")
     else:
         m = _POWER_ONLY_RE.match(s)
         if not m:
             return None
         value = Decimal(m.group("sign") + "1").scaleb(_int(m.group("p1") or m.group("p2")))
-        figs, decimals, zeros = 1, None, False
+        figs, decimals = 1, None
     rest = s[m.end():].strip()
     if rest.startswith("^") and not _DEGREE_RE.match(rest):
         return None  # "2^{10}": a formula
@@ -86,7 +84,7 @@ def parse_quantity(text: str) -> Quantity | None:
     if rest.startswith(("/", "(", ".")) and not rest.startswith("/ "):  # "3/4", "3(2)", "3.": formulas
         if not re.match(r"^/\s*[A-Za-z\\]", rest):
             return None
-    return Quantity(value, figs, decimals, canonical_unit(rest), zeros)
+    return Quantity(value, figs, decimals, canonical_unit(rest))
 
 
 def canonical_unit(text: str) -> str:

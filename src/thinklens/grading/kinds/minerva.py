@@ -69,8 +69,9 @@ class MinervaGrader(Grader):
 def _precision(problem: str, gold: Quantity) -> Precision:
     asked = asked_precision(problem)
     if asked is None:
-        # "700": trailing zeros may or may not be significant; at least two figures count.
-        figs = max(gold.sig_figs, 2) if gold.trailing_zeros else gold.sig_figs
+        # A gold written as an integer ("1", "700": trailing zeros may or may not be
+        # significant) is compared to at least two figures: 0.5 is not 1, 710 is not 700.
+        figs = max(gold.sig_figs, 2) if gold.decimals == 0 else gold.sig_figs
         return Precision(sig_figs=figs, source="gold")
     # A gold written with fewer digits than asked can only be checked to its own digits.
     if asked.sig_figs is not None:
