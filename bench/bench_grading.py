@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers (never shipp
 
 from thinklens.grading import GradeRequest, GradingPool, grade  # noqa: E402
 from grading_baselines import BASELINES  # noqa: E402
-from tests.helpers.corpus import load_corpus  # noqa: E402
+from tests.helpers.corpus import CORPUS_DIR, load_corpus, load_skythought  # noqa: E402
 from tests.helpers.realdata import math500_real_cases, shared_data_available  # noqa: E402
 
 
@@ -69,6 +69,41 @@ def accuracy() -> None:
         print(f"  thinklens: {sum(1 for i in truncated if ours[i])}")
         for name, verdicts in raw.items():
             print(f"  {name} on the raw output: {sum(1 for i in truncated if verdicts[i])}")
+
+
+def suite_accuracy() -> None:
+    """The reasoning suite (AMC23, Minerva Math): thinklens, plain math-verify and the
+    Qwen2.5-Math grader (the output files' own `score`) against the hand labels."""
+    import json
+    from collections import defaultdict
+
+    from grading_baselines import plain_math_verify
+
+    cases = load_skythought()
+    if not cases:
+        print("\nsuite: shared data folder absent, skipped")
+        return
+    qwen = {}
+    with (CORPUS_DIR / "skythought_labels.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            qwen[d["ref"]] = d["graders_at_labelling"]["qwen25math"]
+    groups: dict[str, list[tuple[bool, bool, bool, bool]]] = defaultdict(list)
+    for c in cases:
+        ours = grade(c.request).correct is True
+        mv = bool(c.request.response) and plain_math_verify(c.request.response, c.request.gold)
+        groups[c.id.split(":")[0].removeprefix("skythought_")].append((c.correct, ours, mv, qwen[c.id]))
+    print("\nreasoning suite, SkyThought outputs (accuracy against the hand labels; FP / FN)")
+    print("| file | n | thinklens | plain math-verify | Qwen2.5-Math grader |")
+    print("|---|---|---|---|---|")
+    for name, rows in groups.items():
+        cells = []
+        for i in (1, 2, 3):
+            right = sum(1 for r in rows if r[i] == r[0])
+            fp = sum(1 for r in rows if r[i] and not r[0])
+            fn = sum(1 for r in rows if not r[i] and r[0])
+            cells.append(f"{right / len(rows):.3f} ({fp} / {fn})")
+        print(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
 
 
 def throughput(workers: int) -> None:
@@ -134,6 +169,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.skip_accuracy:
         accuracy()
+        suite_accuracy()
     if not args.skip_throughput:
         throughput(args.workers)
 

@@ -16,7 +16,7 @@ def test_json_listing_through_the_console_script_entry():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     rows = {r["name"]: r for r in json.loads(out.stdout)}
-    assert sorted(rows) == ["aime24", "aime25", "gpqa", "gsm8k", "math_500"]
+    assert sorted(rows) == ["aime24", "aime25", "amc23", "gpqa", "gsm8k", "math_500", "minerva_math", "olympiadbench"]
     assert rows["math_500"]["subsets"] == {"Level 1": 43, "Level 2": 90, "Level 3": 105, "Level 4": 128, "Level 5": 134}
     assert rows["math_500"]["size"] == 500 and rows["math_500"]["grader"] == "math"
     assert rows["gpqa"]["hub_id"] == "Idavidrein/gpqa" and rows["gpqa"]["subsets"] == {"gpqa_diamond": 198}

@@ -14,7 +14,7 @@ from thinklens.errors import DatasetError
 
 def test_builtin_benchmarks_and_their_declared_data():
     by_name = {b.name: b for b in list_benchmarks()}
-    assert sorted(by_name) == ["aime24", "aime25", "gpqa", "gsm8k", "math_500"]
+    assert sorted(by_name) == ["aime24", "aime25", "amc23", "gpqa", "gsm8k", "math_500", "minerva_math", "olympiadbench"]
     assert by_name["math_500"].subsets == ("Level 1", "Level 2", "Level 3", "Level 4", "Level 5")
     assert by_name["math_500"].size == 500
     assert by_name["math_500"].hub_id == "HuggingFaceH4/MATH-500"
@@ -26,7 +26,7 @@ def test_builtin_benchmarks_and_their_declared_data():
     assert by_name["gpqa"].subsets == ("gpqa_diamond",)
     assert by_name["gpqa"].size == 198
     assert by_name["gsm8k"].size == 1319
-    assert {b.grader for b in by_name.values()} == {"math", "integer", "choice", "gsm8k"}
+    assert {b.grader for b in by_name.values()} == {"math", "integer", "choice", "gsm8k", "minerva", "olympiad"}
     assert by_name["aime24"].grader == by_name["aime25"].grader == "integer"
 
 
@@ -47,11 +47,11 @@ def test_unknown_name_suggests_the_closest(typo, suggestion):
     msg = str(err.value)
     assert f"unknown dataset {typo!r}" in msg
     assert f"Did you mean {suggestion!r}?" in msg
-    assert "Available: aime24, aime25, gpqa, gsm8k, math_500" in msg
+    assert "Available: aime24, aime25, amc23, gpqa, gsm8k, math_500, minerva_math, olympiadbench" in msg
 
 
 def test_unknown_name_without_close_match_lists_all():
-    with pytest.raises(DatasetError, match=r"unknown dataset 'humaneval'\. Available: aime24, aime25, gpqa"):
+    with pytest.raises(DatasetError, match=r"unknown dataset 'humaneval'\. Available: aime24, aime25, amc23, gpqa"):
         get_benchmark("humaneval")
 
 

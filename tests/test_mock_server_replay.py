@@ -122,3 +122,20 @@ def test_replay_aime_and_several_files():
         results = _ask(srv, [r["problem"] for r in aime[:5]], stream=False)
     for row, r in zip(aime, results):
         assert r.content() == row["result"] and r.reasoning() == row["full_reasoning"]
+
+
+def test_skythought_rows_split_at_their_thought_and_solution_markers(tmp_path):
+    rows = [
+        {"idx": 0, "question": "What is one plus one, written as a numeral?", "score": [True],
+         "code": ["<|begin_of_thought|>\n\nadd them<|end_of_thought|>\n\n<|begin_of_solution|>\n\n\\boxed{2}\n\n<|end_of_solution|>"]},
+        {"idx": 1, "question": "What is two plus two, written as a numeral?", "score": [False],
+         "code": ["<|begin_of_thought|>\n\nstill adding and adding"]},
+        {"idx": 2, "question": "What is three plus three, written as a numeral?", "score": [True],
+         "code": ["Adding gives \\boxed{6}."]},
+    ]
+    path = tmp_path / "skythought.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done, cut, plain = load_replay_files([path])
+    assert (done.reasoning, done.content, done.finish_reason) == ("add them", "\\boxed{2}", None)
+    assert (cut.reasoning, cut.content, cut.finish_reason) == ("still adding and adding", "", "length")
+    assert (plain.reasoning, plain.content) == ("", "Adding gives \\boxed{6}.")

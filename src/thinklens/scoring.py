@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import TaskConfig
 from .grading import GradeRequest
+from .grading.registry import gold_info_of
 from .records import Generation, Sample, Score
 from .store import RunStore
 
@@ -29,18 +30,16 @@ def grade_request(sample: Sample, gen: Generation, grader: str) -> GradeRequest:
         finish_reason=gen.finish_reason,
         problem=str(sample.meta.get("problem", "")),
         choices=tuple(sample.meta.get("choices") or ()),
+        gold_info=gold_info_of(sample.meta, grader),
     )
 
 
 def judge_gold(sample: Sample, grader: str) -> str:
-    """What the judge compares against: for multiple choice the letter *and* its option
-    text (a bare letter tells the judge little)."""
-    choices = sample.meta.get("choices") or ()
-    if grader == "choice" and choices and len(sample.gold) == 1 and sample.gold.isalpha():
-        index = ord(sample.gold.upper()) - ord("A")
-        if 0 <= index < len(choices):
-            return f"({sample.gold}) {choices[index]}"
-    return sample.gold
+    """What the judge compares against, as the grader presents its gold (multiple
+    choice: the letter *and* its option text; a bare letter tells the judge little)."""
+    from .grading.registry import get_grader
+
+    return get_grader(grader).judge_gold(sample.gold, tuple(sample.meta.get("choices") or ()))
 
 
 @dataclass

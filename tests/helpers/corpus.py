@@ -72,5 +72,33 @@ def load_real(corpus_dir: Path = CORPUS_DIR, data_dir: Path | None = None) -> li
     return cases
 
 
+def load_skythought(corpus_dir: Path = CORPUS_DIR, data_dir: Path | None = None) -> list[CorpusCase]:
+    """The labelled SkyThought cases (``skythought_labels.jsonl``: AMC23 and Minerva Math
+    so far; OlympiadBench and Qwen2.5-14B on Minerva are not labelled yet); empty when the
+    shared data folder is absent.  ``form`` is the benchmark; the Qwen2.5-Math grader's
+    verdict stays in the label line (``graders_at_labelling.qwen25math``)."""
+    from .realdata import SKYTHOUGHT_FILES, skythought_cases
+
+    if not shared_data_available(data_dir):
+        return []
+    labels = {}
+    with (corpus_dir / "skythought_labels.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            labels[d["ref"]] = d
+    groups = {tuple(ref.split(":")[0].split("_", 2)[1:]) for ref in labels}
+    cases = []
+    for key in SKYTHOUGHT_FILES:
+        if key not in groups:
+            continue
+        for rc in skythought_cases(data_dir, only=key):
+            label = labels.get(rc.ref)
+            if label is None:
+                raise KeyError(f"SkyThought case {rc.ref} of a labelled file has no label")
+            cases.append(CorpusCase(rc.ref, "real", key[1], rc.request, bool(label["correct"]), label["note"],
+                                    None, rc.raw_output))
+    return cases
+
+
 def load_corpus(corpus_dir: Path = CORPUS_DIR, data_dir: Path | None = None) -> list[CorpusCase]:
     return [*load_real(corpus_dir, data_dir), *load_invented(corpus_dir)]

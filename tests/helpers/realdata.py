@@ -13,6 +13,13 @@ these cases by a stable reference (`RealCase.ref`) instead of copying any data:
 * ``meitann_aime24:<row>``: the R1 distill on AIME 2024, joined to
   aime24_qwen25math.jsonl by closest problem text (the two copies differ in escaping).
 * ``overthinking:<row>``: four QwQ-32B-Preview answers (no reasoning split).
+* ``skythought_<model>_<benchmark>:<row>``: SkyThought's evaluation outputs (model
+  ``qwen14b`` = Qwen2.5-14B-Instruct, ``skyt1gemma`` = Sky-T1-math-correct-5K-27B-gemma2)
+  on AMC23, Minerva Math and OlympiadBench, row i answering row i of the benchmark file.
+  The generation is ``code[0]``; Sky-T1 thinks between ``<|begin_of_thought|>`` and
+  ``<|end_of_thought|>`` (a thought that never closes was cut off: finish_reason
+  "length"); the request is built by the benchmark and the scorer (gold, gold_info).
+  ``score`` in the file is the Qwen2.5-Math grader's verdict (meta["qwen_score"]).
 """
 
 from __future__ import annotations
@@ -144,6 +151,54 @@ def overthinking_cases(data_dir: Path | None = None) -> Iterator[RealCase]:
             raw_output=row["response"],
             meta={"model": "QwQ-32B-Preview"},
         )
+
+
+SKYTHOUGHT_MODELS = {"qwen14b": "Qwen2.5-14B-Instruct", "skyt1gemma": "Sky-T1-math-correct-5K-27B-gemma2"}
+SKYTHOUGHT_FILES = {  # (model, benchmark) -> (output file, benchmark file)
+    (m, b): (f"model_outputs/skythought_{SKYTHOUGHT_MODELS[m]}_{b}.jsonl", f"benchmarks/{b}_test.jsonl")
+    for m, benches in (("qwen14b", ("amc23", "minerva_math", "olympiadbench")), ("skyt1gemma", ("amc23", "minerva_math")))
+    for b in benches
+}
+
+
+def skythought_split(text: str) -> tuple[str, str, str]:
+    """(reasoning, content, finish_reason) of one SkyThought generation."""
+    start = text.find("<|begin_of_thought|>")
+    if start < 0:
+        reasoning, content, finish = "", text, "stop"
+    else:
+        reasoning, closed, content = text[start + len("<|begin_of_thought|>"):].partition("<|end_of_thought|>")
+        finish = "stop" if closed else "length"
+        content = content if closed else ""
+    for marker in ("<|begin_of_solution|>", "<|end_of_solution|>"):
+        content = content.replace(marker, "")
+    return reasoning.strip(), content.strip(), finish
+
+
+def skythought_cases(data_dir: Path | None = None, only: tuple[str, str] | None = None) -> Iterator[RealCase]:
+    from thinklens.benchmarks import get_benchmark
+    from thinklens.records import Generation
+    from thinklens.scoring import grade_request
+
+    data_dir = data_dir or shared_data_dir()
+    for (model, bench_name), (out_rel, bench_rel) in SKYTHOUGHT_FILES.items():
+        if only is not None and (model, bench_name) != only:
+            continue
+        bench = get_benchmark(bench_name)
+        samples = bench.load({"dataset_id": str(data_dir / bench_rel)})
+        for i, row in enumerate(_read_jsonl(data_dir / out_rel)):
+            sample = samples[i]
+            assert _squash(sample.meta["problem"])[:60] == _squash(row["question"])[:60], (out_rel, i)
+            text = row["code"][0]
+            _, content, finish = skythought_split(text)
+            yield RealCase(
+                ref=f"skythought_{model}_{bench_name}:{i}",
+                source=out_rel,
+                request=grade_request(sample, Generation(content=content, finish_reason=finish), bench.grader),
+                raw_output=text,
+                meta={"model": SKYTHOUGHT_MODELS[model], "benchmark": bench_name, "subset": sample.subset,
+                      "qwen_score": bool(row["score"][0]), "qwen_pred": row["pred"][0]},
+            )
 
 
 def all_real_cases(data_dir: Path | None = None) -> list[RealCase]:

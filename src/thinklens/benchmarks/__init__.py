@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 from .args import DatasetArgs
-from .base import GRADERS, Benchmark
+from .base import Benchmark
 from .cli_args import parse_dataset_paths
 from .registry import get_benchmark, list_benchmarks, register
 
 __all__ = [
-    "GRADERS",
     "Benchmark",
     "DatasetArgs",
     "get_benchmark",

@@ -25,9 +25,6 @@ from .args import DatasetArgs
 from .prompts import render, strip_instruction, validate_template
 from .rows import RawRow, last_boxed
 
-GRADERS = ("math", "integer", "choice", "gsm8k")
-
-
 def text_digest(text: str, length: int = 16) -> str:
     """A stable id for a text (sha256; never Python's per-process randomised hash())."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
@@ -49,7 +46,7 @@ class Benchmark:
     """One benchmark: where its data lives and how a record becomes a `Sample`."""
 
     name: str
-    grader: str  # "math" | "integer" | "choice" | "gsm8k"
+    grader: str  # a grader registered in grading/kinds/ ("math", "integer", "choice", ...)
     subsets: tuple[str, ...]
     hub_id: str
     modelscope_id: str | None
@@ -65,6 +62,7 @@ class Benchmark:
     meta_fields: tuple[str, ...] = ()  # copied into Sample.meta under their own name when present
     # -- where the data lives
     hub_config: str | None = None  # the HF/ModelScope config ("main" for gsm8k)
+    hub_verified: bool = True  # False: the hub id was written from documentation, never loaded
     hub_files: tuple[str, ...] = ()  # data files of hub_id (fnmatch); default: files named after the split
     modelscope_configs: tuple[str, ...] = ("default",)
     modelscope_split: str | None = None  # when ModelScope's copy uses another split name
@@ -77,8 +75,10 @@ class Benchmark:
     allowed_placeholders: ClassVar[tuple[str, ...]] = ("question",)
 
     def __post_init__(self) -> None:
-        if self.grader not in GRADERS:
-            raise ValueError(f"benchmark {self.name}: grader must be one of {GRADERS}, got {self.grader!r}")
+        from ..grading.registry import grader_names  # a folder listing
+
+        if self.grader not in grader_names():
+            raise ValueError(f"benchmark {self.name}: grader must be one of {grader_names()}, got {self.grader!r}")
         if not self.subsets:
             raise ValueError(f"benchmark {self.name}: at least one subset")
         validate_template(

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 import threading
+from functools import lru_cache
 
 from ..errors import DatasetError
 from .base import Benchmark
 
-# One module per benchmark, each defining BENCHMARK.  Adding a benchmark: a ~20-line
-# module declaring it, plus its name here.
-BUILTIN_MODULES = ("math_500", "aime24", "aime25", "gpqa", "gsm8k")
+# The modules of this package that are machinery, not benchmarks.  Every other module
+# defines BENCHMARK: adding a benchmark is one ~20-line module, listed nowhere else.
+_MACHINERY = frozenset({"aime", "args", "base", "cli_args", "hub", "local", "prompts", "registry", "rows"})
+
+
+@lru_cache(maxsize=1)
+def builtin_modules() -> tuple[str, ...]:
+    """The benchmark modules of this package, read from the folder (nothing imported)."""
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(_package_path())
+                        if not m.name.startswith("_") and m.name not in _MACHINERY))
+
+
+def _package_path() -> list[str]:
+    import thinklens.benchmarks as package
+
+    return list(package.__path__)
 
 _registry: dict[str, Benchmark] = {}
 _aliases: dict[str, str] = {}
@@ -45,7 +60,7 @@ def _ensure_builtins() -> None:
     with _lock:
         if _loaded:
             return
-        for module in BUILTIN_MODULES:
+        for module in builtin_modules():
             benchmark: Benchmark = importlib.import_module(f"{__package__}.{module}").BENCHMARK
             _registry[_key(benchmark.name)] = benchmark
             for alias in benchmark.aliases:

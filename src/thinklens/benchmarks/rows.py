@@ -81,3 +81,11 @@ def last_boxed(text: str) -> str | None:
     from ..grading.extract import last_boxed_content
 
     return last_boxed_content(text)
+
+
+def last_boxed_span(text: str) -> tuple[int, int] | None:
+    """(start, end) of the last complete `\\boxed{...}` in `text`, or None."""
+    from ..grading.extract import find_boxed
+
+    boxes = find_boxed(text)
+    return (boxes[-1][0], boxes[-1][1]) if boxes else None

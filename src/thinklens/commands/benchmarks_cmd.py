@@ -55,6 +55,8 @@ def describe(benchmarks: list[Benchmark], paths: dict[str, str], password: str |
             "subsets": subsets,
             "size": sum(sizes) if sizes and None not in sizes else None,
             "hub_id": b.hub_id,
+            "hub_config": b.hub_config,
+            "hub_verified": b.hub_verified,
             "modelscope_id": b.modelscope_id,
             "split": b.split,
             "counted_from": paths.get(b.name),
@@ -81,20 +83,24 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console  # here, not at the top: `thinklens --help` stays light
     from rich.table import Table
 
-    table = Table(title="thinklens benchmarks", title_justify="left")
+    from rich import box
+
+    # Light borders: eight benchmarks with long subset names still fit 80 columns.
+    table = Table(title="thinklens benchmarks", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Name", style="bold", no_wrap=True)
-    table.add_column("Subsets (samples)", no_wrap=True)
-    table.add_column("Samples", justify="right")
-    table.add_column("Grader")
-    table.add_column("Hugging Face / ModelScope id", overflow="fold")
-    table.add_column("Split")
+    # Long subset names (Minerva's courses) wrap rather than squeeze the other columns.
+    table.add_column("Subsets (samples)", min_width=18)
+    table.add_column("Samples", justify="right", no_wrap=True)
+    table.add_column("Grader", no_wrap=True)
+    table.add_column("Hugging Face / ModelScope id \\[split]", overflow="fold")
     for row in rows:
         subsets = "\n".join(f"{name} ({'?' if n is None else n})" for name, n in row["subsets"].items())
         size = "?" if row["size"] is None else str(row["size"])
         if row["counted_from"]:
             size += "\n[dim]counted[/]"
-        hubs = row["hub_id"] + (f"\n[dim]{row['modelscope_id']}[/]" if row["modelscope_id"] else "")
-        table.add_row(row["name"], subsets, size, row["grader"], hubs, row["split"])
+        hubs = row["hub_id"] + f" [dim]\\[{row['split']}][/]" + ("" if row["hub_verified"] else "\n[dim](not verified)[/]")
+        hubs += f"\n[dim]{row['modelscope_id']}[/]" if row["modelscope_id"] else ""
+        table.add_row(row["name"], subsets, size, row["grader"], hubs)
     console = Console()
     console.print(table)
     for row in rows:

@@ -15,7 +15,6 @@ response that still holds its reasoning inline (``<think>...</think>`` or a lone
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from collections import Counter
@@ -24,7 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ConfigError, DatasetError
-from ..grading.request import DATASET_GRADERS, GRADERS, GradeRequest, grader_for_dataset
+from ..grading.registry import grader_names
+from ..grading.request import GradeRequest
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,12 @@ def register(subparsers: Any) -> None:
             "  thinklens grade --dataset math_500 --input preds.jsonl --output graded.jsonl\n"
             "  thinklens grade --explain --response 'so \\boxed{7}' --gold 7\n"
             "  thinklens grade --explain --dataset aime24 --input preds.jsonl --id 12\n"
-            f"\ndatasets: {', '.join(sorted(DATASET_GRADERS))}; graders: {', '.join(GRADERS)}"
+            f"\ndatasets: {', '.join(_dataset_names())} (and their aliases: thinklens benchmarks)"
+            f"\ngraders: {', '.join(grader_names())}"
         ),
     )
     p.add_argument("--dataset", help="benchmark the predictions belong to (chooses the grader)")
-    p.add_argument("--grader", choices=GRADERS, help="grader to use (overrides --dataset)")
+    p.add_argument("--grader", choices=grader_names(), help="grader to use (overrides --dataset)")
     p.add_argument("--input", type=Path, help="JSONL of {id, response, gold[, reasoning, finish_reason, problem, choices]}")
     p.add_argument("--output", type=Path, help="where to write the graded JSONL (default: standard output)")
     p.add_argument("--workers", type=int, default=None, help="grading processes (default: all CPU cores)")
@@ -71,19 +72,25 @@ def register(subparsers: Any) -> None:
 # Arguments and input
 
 
+def _dataset_names() -> tuple[str, ...]:
+    from ..benchmarks.registry import builtin_modules  # a folder listing: --help imports no benchmark
+
+    return builtin_modules()
+
+
 def resolve_grader(dataset: str | None, grader: str | None) -> str:
+    """--grader, else the grader the benchmark names (the benchmark registry decides;
+    an unknown dataset is a DatasetError with a did-you-mean)."""
     if grader:
         return grader
     if not dataset:
-        raise ConfigError("say which grader to use: --dataset NAME (e.g. math_500) or --grader " + "|".join(GRADERS))
+        raise ConfigError("say which grader to use: --dataset NAME (e.g. math_500) or --grader " + "|".join(grader_names()))
+    from ..benchmarks.registry import get_benchmark
+
     try:
-        return grader_for_dataset(dataset)
-    except KeyError:
-        close = difflib.get_close_matches(dataset.lower(), list(DATASET_GRADERS), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise DatasetError(
-            f"unknown dataset {dataset!r}.{hint} Known: {', '.join(sorted(DATASET_GRADERS))}; or pass --grader."
-        ) from None
+        return get_benchmark(dataset).grader
+    except DatasetError as exc:
+        raise DatasetError(f"{exc}; or pass --grader.") from None
 
 
 def _text_field(record: dict[str, Any], key: str, line_no: int, path: Path, required: bool) -> str | None:

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 
 from ..grading.extract import find_boxed
+from ..grading.normalize import has_free_letters  # noqa: F401 - re-exported (verify.py, tests)
+from ..grading.registry import get_grader
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,6 @@ _CHOICE_PATTERNS = (
 )
 _MAX_VALUE = 80
 _NUMBER_WITH_UNIT = re.compile(r"^([-+]?\d[\d,]*(?:\.\d+)?)\s+[A-Za-z]{1,12}\.?$")
-_FUNCTION_NAMES = re.compile(r"\\[A-Za-z]+|\b(?:ln|log|sin|cos|tan|sec|csc|cot|arcsin|arccos|arctan|sqrt|exp)\b")
-_TEXT_GROUP = re.compile(r"\\(?:text|mbox|mathrm|textbf|textit|operatorname)\s*\{[^{}]*\}")
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
-
-
-def has_free_letters(s: str) -> bool:
-    """Letters that are not a LaTeX command, a function name or text: unknowns."""
-    return bool(_ASCII_LETTER.search(_FUNCTION_NAMES.sub("", _TEXT_GROUP.sub("", s))))
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -192,7 +186,7 @@ def find_candidates(step: str, grader: str, n_choices: int = 4, *, numeric_gold:
     `numeric_gold`: the answer has no unknowns, so a computed expression in unknowns
     ("6r + 24 - 6r") is work in progress, not a stated value: it is not a candidate.
     """
-    if grader == "choice":
+    if get_grader(grader).candidate_style == "choice":
         found = _choices(step, n_choices) + [
             c for c in _answer_phrases(step) if len(c.text.strip("() ")) > 1  # letters: found above
         ]

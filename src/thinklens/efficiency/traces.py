@@ -6,12 +6,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..grading.registry import gold_info_of
+from ..grading.request import freeze_info
 from ..store import RunStore
 from ..store.efficiency import planned_datasets, trace_rows
-
-# When a run's plan does not say which grader a dataset used (runs written by hand).
-_FALLBACK_GRADERS = {"math_500": "math", "math": "math", "gpqa": "choice", "gpqa_diamond": "choice", "gsm8k": "gsm8k"}
-
 
 @dataclass(frozen=True)
 class Trace:
@@ -36,6 +34,7 @@ class Trace:
     extracted: str | None  # the final answer the grader read
     completion_tokens: int | None
     reasoning_tokens: int | None
+    gold_info: tuple = ()  # what the grader needs from the gold (GradeRequest.gold_info)
 
     @property
     def truncated(self) -> bool:
@@ -53,15 +52,15 @@ class LoadedRun:
 
 
 def grader_for(dataset: str) -> str:
-    try:
-        from ..benchmarks import get_benchmark
+    """The grader the benchmark names, when a run's plan does not say (runs written by
+    hand); "math" for a dataset no benchmark is registered under."""
+    from ..benchmarks import get_benchmark
+    from ..errors import DatasetError
 
+    try:
         return get_benchmark(dataset).grader
-    except Exception:  # noqa: BLE001 - registry missing or unknown name: fall back to the name
-        key = dataset.lower()
-        if key.startswith("aime"):
-            return "integer"
-        return _FALLBACK_GRADERS.get(key, "math")
+    except DatasetError:
+        return "math"
 
 
 def _group_of(group_by: str, subset: str, meta: dict) -> str:
@@ -113,6 +112,7 @@ def load_run(store: RunStore, *, dataset: str | None, subsets: tuple[str, ...] |
             key=r.key, dataset=r.dataset, subset=r.subset, group=group, sample_id=r.sample_id,
             repeat=r.repeat, problem=str(meta.get("problem") or ""), gold=r.gold,
             choices=tuple(str(c) for c in (meta.get("choices") or ())), grader=grader,
+            gold_info=freeze_info(gold_info_of(meta, grader)),
             text=r.content if no_reasoning else r.reasoning, content=r.content,
             no_reasoning=no_reasoning, reasoning_source=r.reasoning_source, finish_reason=r.finish_reason,
             correct=r.correct, extracted=r.extracted,

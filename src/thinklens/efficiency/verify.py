@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..grading import GradeRequest, GradingPool
-from .candidates import Candidate, find_candidates, has_free_letters
+from ..grading.registry import get_grader
+from .candidates import Candidate, find_candidates
 from .prescreen import prescreen, spelling
 from .steps import Span
 from .traces import Trace
@@ -41,8 +42,9 @@ class VerifyOutcome:
 
 def candidate_request(trace: Trace, text: str, gold: str) -> GradeRequest:
     """A candidate as a response the grader reads unambiguously."""
-    response = f"ANSWER: {text}" if trace.grader == "choice" else f"\\boxed{{{text}}}"
-    return GradeRequest(grader=trace.grader, response=response, gold=gold, problem=trace.problem, choices=trace.choices)
+    response = get_grader(trace.grader).candidate_response(text)
+    return GradeRequest(grader=trace.grader, response=response, gold=gold, problem=trace.problem, choices=trace.choices,
+                        gold_info=trace.gold_info)
 
 
 class StepVerifier:
@@ -73,7 +75,7 @@ class StepVerifier:
 
     async def _run(self, trace: Trace, spans: list[Span]) -> VerifyOutcome:
         n_choices = len(trace.choices) or 4
-        numeric_gold = trace.grader != "math" or not has_free_letters(trace.gold)
+        numeric_gold = get_grader(trace.grader).numeric_gold(trace.gold)
         per_step: list[list[Candidate]] = [
             find_candidates(trace.text[a:b], trace.grader, n_choices, numeric_gold=numeric_gold) for a, b in spans
         ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .request import DATASET_GRADERS, GRADERS, GradeRequest, grader_for_dataset
+from .registry import get_grader, grader_names
+from .request import GradeRequest, grader_for_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from .extract import extract_answer
@@ -19,14 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pool import GradingPool
 
 __all__ = [
-    "DATASET_GRADERS",
-    "GRADERS",
     "GradeRequest",
     "GradingPool",
     "extract_answer",
     "grade",
     "grade_quick",
+    "get_grader",
     "grader_for_dataset",
+    "grader_names",
 ]
 
 

@@ -29,7 +29,7 @@ def score_to_tuple(score: Any) -> tuple[Any, ...]:
 
 
 def request_to_tuple(req: Any) -> tuple[Any, ...]:
-    return (req.grader, req.response, req.gold, req.finish_reason, req.problem, req.choices)
+    return (req.grader, req.response, req.gold, req.finish_reason, req.problem, req.choices, req.gold_info)
 
 
 def _limit_memory(max_memory_mb: int | None) -> None:

@@ -279,16 +279,11 @@ def choice_answer(text: str, n_choices: int = 4) -> Extraction | None:
 
 
 def find_answer(text: str, grader: str, *, allow_fallback: bool = True, n_choices: int = 4) -> Extraction | None:
-    """The final answer of `text` for `grader`, with the tier that found it."""
-    text = text.replace("\x00", "")
-    if grader == "choice":
-        return choice_answer(text, n_choices=n_choices)
-    found = last_boxed(text) or answer_phrase(text)
-    if found or not allow_fallback:
-        return found
-    if grader == "gsm8k":
-        return last_number(text)
-    return closing_math(text)
+    """The final answer of `text` for `grader`, with the tier that found it (the grader
+    declares its tiers: registry.py)."""
+    from .registry import get_grader
+
+    return get_grader(grader).find_text(text, allow_fallback=allow_fallback, n_choices=n_choices)
 
 
 def extract_answer(text: str, grader: str) -> str | None:

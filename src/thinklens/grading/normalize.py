@@ -161,3 +161,13 @@ def _normalize_cached(s: str) -> str:
     if s.startswith("{") and s.endswith("}") and _balanced(s[1:-1]):
         s = s[1:-1]
     return s
+
+
+_FUNCTION_NAMES_RE = re.compile(r"\\[A-Za-z]+|\b(?:ln|log|sin|cos|tan|sec|csc|cot|arcsin|arccos|arctan|sqrt|exp)\b")
+_TEXT_GROUP_ANY_RE = re.compile(r"\\(?:text|mbox|mathrm|textbf|textit|operatorname)\s*\{[^{}]*\}")
+_ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
+
+
+def has_free_letters(s: str) -> bool:
+    """Letters that are not a LaTeX command, a function name or text: unknowns."""
+    return bool(_ASCII_LETTER_RE.search(_FUNCTION_NAMES_RE.sub("", _TEXT_GROUP_ANY_RE.sub("", s))))

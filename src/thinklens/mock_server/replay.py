@@ -7,6 +7,8 @@ replay as an empty answer with no reasoning (that is what the client got).  A
 record without a reasoning field whose answer holds `</think>` is split there
 (raw outputs of models that think inside the content, e.g. QwQ).  An optional
 `finish_reason` is passed on (e.g. "length" for outputs cut by the token cap).
+SkyThought evaluation rows (`question`, `code`: the generation; Sky-T1's
+`<|begin_of_thought|>` / `<|begin_of_solution|>` markers split it) are read too.
 A `.tar.gz` / `.tgz` / `.tar` file is read in memory: each `*.json` member holds a
 record or a list of them, and `generation.json` rows (`input_text`, `real_answer`,
 as saved by SGLang-based eval scripts) are taken as problem and raw output.
@@ -125,6 +127,35 @@ def parse_record(row: object, source: str) -> ReplayRecord:
     )
 
 
+_THOUGHT_OPEN, _THOUGHT_CLOSE = "<|begin_of_thought|>", "<|end_of_thought|>"
+_SOLUTION_MARKERS = ("<|begin_of_solution|>", "<|end_of_solution|>")
+
+
+def _skythought_row(row: object) -> object:
+    """A SkyThought evaluation row (`question`, `code`: a list whose first element is the
+    whole generation) -> a replay row.  Sky-T1 models think between `<|begin_of_thought|>`
+    and `<|end_of_thought|>` and answer between the solution markers; a thought that never
+    closes was cut by the token cap.  Other rows pass unchanged."""
+    if not (isinstance(row, dict) and "question" in row and isinstance(row.get("code"), list) and row["code"]
+            and isinstance(row["code"][0], str) and not any(k in row for k in CONTENT_KEYS)):
+        return row
+    text = row["code"][0]
+    out: dict = {"problem": row["question"]}
+    start = text.find(_THOUGHT_OPEN)
+    if start >= 0:
+        thought, closed, answer = text[start + len(_THOUGHT_OPEN):].partition(_THOUGHT_CLOSE)
+        out["reasoning"] = thought.strip()
+        out["content"] = answer if closed else ""
+        if not closed:
+            out["finish_reason"] = "length"
+    else:
+        out["content"] = text  # a model without the thought format: all of it is the answer
+    for marker in _SOLUTION_MARKERS:
+        out["content"] = out["content"].replace(marker, "")
+    out["content"] = out["content"].strip()
+    return out
+
+
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
@@ -184,7 +215,7 @@ def load_replay_files(paths: tuple[Path, ...] | list[Path]) -> list[ReplayRecord
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise ConfigError(f"{source}: invalid JSON ({exc.msg}, column {exc.colno})") from exc
-                records.append(parse_record(row, source))
+                records.append(parse_record(_skythought_row(row), source))
     return records
 
 

@@ -16,6 +16,7 @@ from ..budget.measured import dataset_label, measured_curve
 from ..benchmarks import Benchmark
 from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
+from ..grading.registry import get_grader
 from ..metrics import OVERALL, dataset_votes, subset_metrics
 from ..records import ScoreRow, SubsetStats
 from ..store import REPORT_FILENAME, RunStore
@@ -144,7 +145,7 @@ async def _answer_classes(
         elif not r.extracted:
             classes[(r.sample_id, r.repeat)] = None
         else:
-            label = (r.normalized or r.extracted).strip()
+            label = get_grader(grader).vote_label(r.extracted, r.normalized)
             wrong_by_question[r.sample_id].setdefault(label, []).append(r.repeat)
     for sid, groups in wrong_by_question.items():
         labels = list(groups)
@@ -155,10 +156,11 @@ async def _answer_classes(
                 x = parent[x]
             return x
 
-        if pool is not None and grader == "math" and len(labels) > 1:
+        if pool is not None and get_grader(grader).merge_votes and len(labels) > 1:
             pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]][:200]
             verdicts = await asyncio.gather(
-                *(pool.grade(GradeRequest(grader=grader, response=f"\\boxed{{{a}}}", gold=b)) for a, b in pairs)
+                *(pool.grade(GradeRequest(grader=grader, response=get_grader(grader).candidate_response(a), gold=b))
+                  for a, b in pairs)
             )
             for (a, b), score in zip(pairs, verdicts):
                 if score.correct:
