@@ -18,10 +18,11 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal
 
-from ..efficiency.candidates import find_candidates, has_free_letters
+from ..efficiency.candidates import find_candidates
 from ..efficiency.steps import split_separator
 from ..efficiency.tokens import ApproximateTokens, TokenizedText
 from ..efficiency.traces import Trace
+from ..grading.registry import get_grader
 
 CandidateSet = Literal["all", "conclusive"]
 
@@ -66,7 +67,7 @@ def reasoning_closed(trace: Trace) -> bool:
 
 def build_timeline(trace: Trace, view: TokenizedText | ApproximateTokens, candidates: CandidateSet = "all") -> Timeline:
     n_choices = len(trace.choices) or 4
-    numeric_gold = trace.grader != "math" or not has_free_letters(trace.gold)
+    numeric_gold = get_grader(trace.grader).numeric_gold(trace.gold)  # the grader knows its golds
     points: list[ForcedPoint] = []
     for a, b in split_separator(trace.text):
         found = find_candidates(trace.text[a:b], trace.grader, n_choices, numeric_gold=numeric_gold)
