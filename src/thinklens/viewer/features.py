@@ -341,6 +341,8 @@ def load_perf(folder: Path) -> PerfSummary | None:
         levels.append(PerfLevel(label, values, latency, warnings))
     present = [m for m in LATENCY_METRICS if any(m in lv.latency for lv in levels)]
     config = data.get("config") if isinstance(data.get("config"), dict) else None
+    if config and isinstance(config.get("urls"), list):  # perf stores them redacted; a hand-made file may not
+        config = {**config, "urls": [redact_url(str(u)) for u in config["urls"]]}
     warnings = [str(w) for w in data.get("warnings") or [] if w] if isinstance(data.get("warnings"), list) else []
     try:
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".csv", ".jsonl"))
