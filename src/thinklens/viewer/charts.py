@@ -118,7 +118,7 @@ class Bar:
 def score_bars_svg(
     groups: Sequence[tuple[str, Sequence[Bar]]],
     *,
-    width: int = 720,
+    width: int = 480,
     maximum: float = 1.0,
     empty: str = "–",
 ) -> Markup:
@@ -127,7 +127,7 @@ def score_bars_svg(
     the number of bars, so one dataset of two runs is a small chart, not a wide empty one."""
     if not groups or not any(bars for _, bars in groups):
         return Markup("")
-    label_w, value_w, right = 170, 120, 10
+    label_w, value_w, right = 110, 112, 6
     left = label_w
     pw = width - left - value_w - right
     row, head, axis = 22, 22, 22
@@ -147,7 +147,7 @@ def score_bars_svg(
         y += head
         for bar in bars:
             cy = y + row / 2
-            name = bar.label if len(bar.label) <= 24 else bar.label[:23] + "…"
+            name = bar.label if len(bar.label) <= 16 else bar.label[:15] + "…"
             parts.append(f'<text class="bar-label" x="{left - 8}" y="{cy + 4:.1f}" text-anchor="end">'
                          f"<title>{html.escape(bar.label)}</title>{html.escape(name)}</text>")
             if bar.value is None:
