@@ -102,6 +102,15 @@ def _metric(v: object) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
+EFF_FORMATS = {"n": ",.0f", "reasoning_tokens": ",.0f", "first_correct_tokens": ",.0f", "reflection_tokens": ",.0f",
+               "accuracy": ".3f", "token_efficiency": ".3f", "xi_o": ".3f", "xi_ut": ".3f", "thought_num": ".2f"}
+
+
+def _eff(key: str, v: object) -> str:
+    """How the viewer prints an efficiency metric: one format per column (the console's)."""
+    return "–" if v is None else format(v, EFF_FORMATS[key])
+
+
 def _secs(v: float) -> str:
     """How the viewer prints a latency."""
     if 0 < v < 0.0001:
@@ -128,15 +137,16 @@ def test_run_page_shows_the_real_efficiency_numbers(root: Path, viewer: ServedVi
     body = _get(viewer, "/run/runs~a/")
     head, rows = _table(body, "efficiency")
     by_name = {r[0]: dict(zip(head[1:], r[1:])) for r in rows}
-    assert [r[0] for r in rows] == [*summary["subset_order"], "overall"]
+    assert [r[0] for r in rows] == [*summary["subset_order"], "Overall"]
     labels = {"n": "n", "accuracy": "accuracy", "reasoning_tokens": "reasoning tokens",
               "first_correct_tokens": "tokens to first correct", "reflection_tokens": "reflection tokens",
               "token_efficiency": "token efficiency", "thought_num": "thought switches",
               "xi_o": "ξ_O outcome efficiency", "xi_ut": "ξ_UT underthinking"}
     for subset in [*summary["subset_order"], EFF_OVERALL]:
-        shown = by_name[subset]
+        shown = by_name["Overall" if subset == EFF_OVERALL else subset]
         for key, label in labels.items():
-            assert shown[label] == _metric(summary["subsets"][subset].get(key)), (subset, key)
+            assert shown[label.capitalize() if label[0].isascii() else label] == _eff(
+                key, summary["subsets"][subset].get(key)), (subset, key)
     assert "ξ overthinking" not in body
     # the figure `thinklens efficiency` drew, served from the run folder
     assert 'src="/files/runs/a/efficiency.png"' in body or 'src="/files/runs/a/efficiency.svg"' in body
@@ -213,8 +223,8 @@ def test_compare_page_shows_both_runs_and_the_comparison_figure(root: Path, view
     rows = {r[0]: r[1:] for r in (_cells(x) for x in re.findall(r"<tr>(.*?)</tr>", eff, re.S)) if r}
     for i, run in enumerate(("a", "b")):
         overall = json.loads((root / "runs" / run / SUMMARY_FILENAME).read_text())["subsets"][EFF_OVERALL]
-        assert rows["ξ_O outcome efficiency"][i] == _metric(overall["xi_o"])
-        assert rows["accuracy"][i] == _metric(overall["accuracy"])
+        assert rows["ξ_O outcome efficiency"][i] == _eff("xi_o", overall["xi_o"])
+        assert rows["Accuracy"][i] == _eff("accuracy", overall["accuracy"])
     # the two runs' OVERALL score rows side by side, from their report.json
     head, score_rows = _table(body, "compare")
     overall = next(r for r in score_rows if r[1] == "OVERALL" and r[2] == "AveragePass@1")
@@ -234,7 +244,7 @@ def test_perf_page_shows_the_real_summary(root: Path, viewer: ServedViewer) -> N
     assert len(summary["levels"]) == 2
     for level in summary["levels"]:
         assert html.escape(str(level["level"])) in body
-        assert _metric(level["request_throughput"]) in body
+        assert f'{level["request_throughput"]:,.2f}' in body  # requests/s: 2 decimals in every row
         for metric in ("ttft", "e2e", "tpot"):
             assert _secs(level[metric]["p99"]) in body, metric
         measured = [r for r in rows if r["level"] == level["level"] and r["phase"] == "measure" and r["status"] == "ok"]

@@ -106,7 +106,8 @@ def test_run_page_shows_scores_counts_tokens_efficiency_config(viewer: ServedVie
         link = f'/run/runs~a/samples?dataset=math_500&amp;outcome={outcome}">{filter_count(outcome)}</a>'
         assert link in body, outcome
     assert body.count('<svg class="chart histogram"') == 4  # completion + reasoning, 2 subsets
-    assert "tokens to first correct" in body and "301.2" in body  # efficiency.json
+    # efficiency.json (first_correct_tokens 301.2: a mean token count, shown whole)
+    assert "Tokens to first correct" in body and 'data-label="Tokens to first correct">301<' in body
     # xi_o is the outcome efficiency ξ_O, not an overthinking score
     assert "ξ_O outcome efficiency" in body and "ξ_UT underthinking" in body and "overthinking" not in body
     # report.json's judge entry (one sample graded by the judge)
@@ -379,7 +380,7 @@ def test_compare_needs_two_runs_on_a_shared_benchmark(root: Path, viewer: Served
 def test_perf_page(viewer: ServedViewer) -> None:
     status, _, body = viewer.get("/perf/perf~sweep1/")
     assert status == 200
-    for label in ("c=1", "c=8", "c=32", "ttft", "tpot", "p99", "client CPU busy", "210 ms", "2.10 ms"):
+    for label in ("c=1", "c=8", "c=32", "TTFT", "TPOT", "p99", "client CPU busy", "210 ms", "2.10 ms"):
         assert label in body, label
     # its run.sqlite (perf_requests) does not make it an evaluation run
     runs = viewer.get("/")[2]

@@ -269,3 +269,71 @@ class ServedViewer:
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
         finally:
             conn.close()
+
+
+# ---- what the viewer's look is checked on (tests/test_viewer_polish.py, tests/browser/test_viewer_layout.py)
+TEX_ANSWERS = (  # (gold, extracted): MATH-500-style LaTeX answers
+    (r"\left( 3, \frac{\pi}{2} \right)", r"(3, \frac{\pi}{2})"),
+    (r"\frac{14}{3}", r"\dfrac{14}{3}"),
+    (r"90^\circ", "90"),
+    (r"\text{Evelyn}", "Evelyn"),
+)
+# Mixed int/float values in one column: 1 and 0.9091, 836 and 672.3 (as efficiency.json has them).
+MIXED_EFFICIENCY = {
+    "Level 1": {"n": 3, "accuracy": 1, "reasoning_tokens": 836, "first_correct_tokens": 400, "thought_num": 2,
+                "token_efficiency": 1, "xi_o": 1, "n_complete": 3, "n_graded": 3, "tokens_exact": False},
+    "Level 2": {"n": 11, "accuracy": 0.9091, "reasoning_tokens": 672.3, "first_correct_tokens": 301.25,
+                "thought_num": 4.1818, "token_efficiency": 0.61234, "xi_o": 0.55, "n_complete": 11, "n_graded": 11,
+                "tokens_exact": False},
+}
+# A figure drawn 15 inches wide (matplotlib's efficiency figure: 1080pt), as SVG and PNG.
+WIDE_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="1080pt" height="612pt" viewBox="0 0 1080 612">'
+            '<rect width="1080" height="612" fill="#eef"/><text x="20" y="40" font-size="24">wide figure</text></svg>')
+PERF_URL_WITH_KEY = "http://user:sk-perfsecret123@127.0.0.1:9/v1?api_key=sk-perfsecret456"
+
+
+def make_tex_run(run_dir: str | Path) -> None:
+    """A small finished run whose gold and extracted answers are LaTeX."""
+    store = RunStore(Path(run_dir))
+    store.set_meta("model", "tex-model")
+    store.set_meta("datasets", ["math_500"])
+    keys = []
+    for i, (gold, extracted) in enumerate(TEX_ANSWERS):
+        key = f"tex-{i}"
+        keys.append(key)
+        sample = Sample(id=f"t{i}", dataset="math_500", subset="Level 1",
+                        messages=[{"role": "user", "content": f"Problem {i}"}], gold=gold)
+        store.put_generation(key, sample, 0, Generation(
+            content=f"$\\boxed{{{extracted}}}$", usage=Usage(10, 100, 80),
+            timings=Timings(start=1_700_000_000.0, ttft=0.1, ttfat=0.2, e2e=1.0)))
+        store.put_score(key, Score(True, "correct", extracted=extracted))
+    store.set_plan([(k, "math") for k in keys])
+    store.close()
+
+
+def make_polish_root(root: str | Path) -> Path:
+    """Two runs with efficiency (mixed number formats, estimated token counts, a wide
+    figure), a comparison figure as PNG and SVG, a LaTeX-answer run, and a perf folder
+    whose summary.json has the real top-level keys (version, created_at, interrupted,
+    units) and an endpoint URL carrying a key."""
+    root = Path(root)
+    for name, flip in (("a", False), ("b", True)):
+        run = root / "runs" / name
+        make_run(run, model=f"model-{name}", efficiency=True, flip=flip)
+        summary = json.loads((run / "efficiency.json").read_text())
+        summary["subsets"] = {**MIXED_EFFICIENCY, "overall": {**MIXED_EFFICIENCY["Level 2"], "n": 14}}
+        summary["settings"]["tokens_exact"] = False
+        (run / "efficiency.json").write_text(json.dumps(summary))
+        (run / "efficiency.svg").write_text(WIDE_SVG)
+    (root / "runs" / "comparison.svg").write_text(WIDE_SVG)
+    (root / "runs" / "comparison.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (1800).to_bytes(4, "big") + (1020).to_bytes(4, "big") + b"\x08\x06\x00\x00\x00")
+    make_tex_run(root / "runs" / "tex")
+    perf = make_perf(root / "perf" / "sweep")
+    summary = json.loads((perf / SUMMARY_JSON).read_text())
+    summary.update({"thinklens_version": "0.1.0", "created_at": "2025-03-01T12:00:00+00:00", "interrupted": True,
+                    "units": "seconds for every latency; tokens/s and requests/s for throughputs",
+                    "config": {"urls": [PERF_URL_WITH_KEY], "model": "perf-model", "mode": "closed",
+                               "concurrency": [1, 8, 32], "requests": 100, "output_tokens": 256, "api_key": None}})
+    (perf / SUMMARY_JSON).write_text(json.dumps(summary))
+    return root

@@ -8,6 +8,7 @@ import html
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from markupsafe import Markup
 
@@ -103,44 +104,68 @@ def histogram_svg(
     return Markup("".join(parts))
 
 
-def grouped_bars_svg(
-    groups: Sequence[tuple[str, Sequence[float | None]]],
-    series: Sequence[str],
+@dataclass(frozen=True)
+class Bar:
+    """One run's score on one dataset, with its 95 % interval when the report has one."""
+
+    series: int  # the run's index: its colour (series-N) and its key in the run list
+    label: str  # the run's model
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+def score_bars_svg(
+    groups: Sequence[tuple[str, Sequence[Bar]]],
     *,
-    width: int = 640,
-    height: int = 200,
+    width: int = 480,
     maximum: float = 1.0,
+    empty: str = "–",
 ) -> Markup:
-    """One group of bars per label (e.g. a dataset), one bar per series (a run)."""
-    if not groups or not series:
+    """Horizontal bars, one per run, grouped by dataset: the run's name on the left, its
+    score written at the bar's end and its interval as a whisker.  Its height follows
+    the number of bars, so one dataset of two runs is a small chart, not a wide empty one."""
+    if not groups or not any(bars for _, bars in groups):
         return Markup("")
-    left, right, top_pad, bottom = 38, 8, 10, 40
-    pw, ph = width - left - right, height - top_pad - bottom
-    gw = pw / len(groups)
-    bw = min(36.0, (gw - 12) / len(series))
+    label_w, value_w, right = 110, 112, 6
+    left = label_w
+    pw = width - left - value_w - right
+    row, head, axis = 22, 22, 22
+    height = int(sum(head + row * len(bars) for _, bars in groups) + axis + 4)
+    y_axis = height - axis
     parts = [
         f'<svg class="chart bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg">'
     ]
     for frac in (0, 0.25, 0.5, 0.75, 1):
-        y = top_pad + ph * (1 - frac)
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{maximum * frac:g}</text>')
-    for gi, (glabel, vals) in enumerate(groups):
-        x0 = left + gi * gw + (gw - bw * len(series)) / 2
-        for si, v in enumerate(vals):
-            if v is None:
+        x = left + pw * frac
+        parts.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="4" y2="{y_axis:.1f}"/>')
+        parts.append(f'<text class="tick" x="{x:.1f}" y="{y_axis + 14:.1f}" text-anchor="middle">{maximum * frac:g}</text>')
+    y = 4.0
+    for glabel, bars in groups:
+        parts.append(f'<text class="group-label" x="4" y="{y + 15:.1f}">{html.escape(glabel[:60])}</text>')
+        y += head
+        for bar in bars:
+            cy = y + row / 2
+            name = bar.label if len(bar.label) <= 16 else bar.label[:15] + "…"
+            parts.append(f'<text class="bar-label" x="{left - 8}" y="{cy + 4:.1f}" text-anchor="end">'
+                         f"<title>{html.escape(bar.label)}</title>{html.escape(name)}</text>")
+            if bar.value is None:
+                parts.append(f'<text class="value" x="{left + 4}" y="{cy + 4:.1f}">{html.escape(empty)}</text>')
+                y += row
                 continue
-            h = ph * max(0.0, min(v, maximum)) / maximum
-            x = x0 + si * bw
-            tip = html.escape(f"{series[si]} · {glabel}: {v:.4f}")
-            parts.append(
-                f'<rect class="series-{si % 8}" x="{x:.1f}" y="{top_pad + ph - h:.1f}" width="{bw - 2:.1f}" '
-                f'height="{h:.1f}"><title>{tip}</title></rect>'
-            )
-        parts.append(
-            f'<text class="tick" x="{left + gi * gw + gw / 2:.1f}" y="{top_pad + ph + 14}" text-anchor="middle">'
-            f"{html.escape(glabel[:28])}</text>"
-        )
+            w = pw * max(0.0, min(bar.value, maximum)) / maximum
+            tip = html.escape(f"{bar.label} · {glabel}: {bar.value:.4f}")
+            parts.append(f'<rect class="series-{bar.series % 8}" x="{left}" y="{y + 3:.1f}" width="{w:.1f}" '
+                         f'height="{row - 6}"><title>{tip}</title></rect>')
+            text = f"{bar.value:.4f}"
+            if bar.low is not None and bar.high is not None:
+                lo = left + pw * max(0.0, min(bar.low, maximum)) / maximum
+                hi = left + pw * max(0.0, min(bar.high, maximum)) / maximum
+                parts.append(f'<path class="whisker" d="M{lo:.1f} {cy:.1f}H{hi:.1f}M{lo:.1f} {cy - 4:.1f}V{cy + 4:.1f}'
+                             f'M{hi:.1f} {cy - 4:.1f}V{cy + 4:.1f}"/>')
+                text += f" ± {(bar.high - bar.low) / 2:.4f}"
+            parts.append(f'<text class="value" x="{left + pw + 6:.1f}" y="{cy + 4:.1f}">{html.escape(text)}</text>')
+            y += row
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -8,10 +8,14 @@ older layout): a page without them is still a page.
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..redaction import redact_url
 from .i18n import STRINGS
 from .reader import RunReader, read_json_object
 
@@ -19,16 +23,45 @@ EFFICIENCY_FILENAME = "efficiency.json"
 FIGURE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".webp")
 
 # Preferred order of the efficiency metrics (others follow, as they come); their labels
-# are `eff.<key>` in i18n.py, in each language.
+# are `eff.<key>` in i18n.py, in each language.  These are the run page's main table;
+# the counts behind the means (n_complete, n_graded, ...) go to a second one, so that
+# the main table fits the page.
 EFFICIENCY_METRICS: tuple[str, ...] = (
     "n", "accuracy", "n_reached_correct", "n_truncated", "n_judge_unparsed", "reasoning_tokens",
     "first_correct_tokens", "reflection_tokens", "token_efficiency", "thought_num", "solutions", "xi_o", "xi_ut",
 )
+# Shown in the main table only when some row has a non-zero value (a judge took part).
+_ONLY_WHEN_NONZERO = frozenset({"n_judge_unparsed"})
+# Said once beside the table (tokens_exact), not as a column of True/False.
+_NOT_COLUMNS = frozenset({"tokens_exact"})
+
+# One format per metric, the console table's (efficiency/report.py): a column never
+# mixes `1` with `0.9091` or `836` with `672.3`.
+METRIC_FORMATS: dict[str, str] = {
+    "accuracy": "ratio", "token_efficiency": "ratio", "xi_o": "ratio", "xi_ut": "ratio",
+    "thought_num": "mean", "solutions": "mean",
+}
+
+
+def metric_format(key: str) -> str:
+    """"count" (1,234), "tokens" (mean token counts: 1,234), "ratio" (0.667) or "mean" (4.20)."""
+    if key in METRIC_FORMATS:
+        return METRIC_FORMATS[key]
+    if key == "n" or key.startswith("n_"):
+        return "count"
+    if "tokens" in key:
+        return "tokens"
+    return "ratio"
+
+
+def token_metric(key: str) -> bool:
+    """A mean token count: estimated (not exact) when the run had no tokenizer."""
+    return metric_format(key) == "tokens"
 
 
 def efficiency_label(key: str) -> str:
-    """The English label of a metric (its key when it has none)."""
-    return STRINGS["en"].get(f"eff.{key}", key)
+    """The English label of a metric (its key, in words, when it has none)."""
+    return STRINGS["en"].get(f"eff.{key}", key.replace("_", " "))
 
 
 @dataclass(frozen=True)
@@ -38,6 +71,8 @@ class EfficiencySummary:
     rows: list[tuple[str, dict[str, Any]]]  # (subset or "overall", metrics)
     figures: list[Path]
     definitions: dict[str, str] = field(default_factory=dict)  # metric -> what it means (tooltips)
+    more_columns: list[tuple[str, str]] = field(default_factory=list)  # the counts behind the means
+    tokens_exact: bool | None = None  # False: token counts estimated (no tokenizer); None: not said
 
     @property
     def settings_hash(self) -> str | None:
@@ -68,14 +103,22 @@ def load_efficiency(run_dir: Path) -> EfficiencySummary | None:
     if OVERALL in subsets:
         order.append(OVERALL)
     rows = [(g, subsets[g]) for g in order]
-    keys: list[str] = [k for k in EFFICIENCY_METRICS if any(k in m for _, m in rows)]
+    keys: list[str] = [k for k in EFFICIENCY_METRICS if any(k in m for _, m in rows)
+                       and (k not in _ONLY_WHEN_NONZERO or any(m.get(k) for _, m in rows))]
+    more: list[str] = []
     for _, metrics in rows:
-        keys += [k for k, v in metrics.items() if k not in keys and _is_scalar(v)]
+        more += [k for k, v in metrics.items()
+                 if k not in keys and k not in more and k not in _NOT_COLUMNS and _is_scalar(v)]
     settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
     definitions = data.get("definitions") if isinstance(data.get("definitions"), dict) else {}
+    exact = [m["tokens_exact"] for _, m in rows if isinstance(m.get("tokens_exact"), bool)]
+    if isinstance(settings.get("tokens_exact"), bool):
+        exact.append(settings["tokens_exact"])
     return EfficiencySummary(
         settings, [(k, efficiency_label(k)) for k in keys], rows, figures(run_dir, "efficiency"),
         {str(k): str(v) for k, v in definitions.items()},
+        [(k, efficiency_label(k)) for k in more],
+        all(exact) if exact else None,
     )
 
 
@@ -97,9 +140,46 @@ def figures(folder: Path, prefix: str = "") -> list[Path]:
         return []
     found = [p for p in entries
              if p.suffix.lower() in FIGURE_SUFFIXES and p.name.startswith(prefix) and stays_inside(p, folder)]
-    # efficiency and perf draw each figure twice (PNG and SVG): show it once, as SVG
-    stems_with_svg = {p.stem for p in found if p.suffix.lower() == ".svg"}
-    return [p for p in found if p.suffix.lower() == ".svg" or p.stem not in stems_with_svg]
+    return one_per_figure(found)
+
+
+def one_per_figure(paths: list[Path]) -> list[Path]:
+    """efficiency, perf and `efficiency compare` draw each figure twice (PNG and SVG):
+    show it once, as SVG (sharp at any width)."""
+    with_svg = {(p.parent, p.stem) for p in paths if p.suffix.lower() == ".svg"}
+    return [p for p in paths if p.suffix.lower() == ".svg" or (p.parent, p.stem) not in with_svg]
+
+
+_SVG_WIDTH = re.compile(rb'<svg\b[^>]*?\swidth="([\d.]+)(pt|px|in|cm|mm)?"', re.S)
+_SVG_UNIT_INCHES = {b"pt": 1 / 72, b"px": 1 / 96, None: 1 / 96, b"in": 1.0, b"cm": 1 / 2.54, b"mm": 1 / 25.4}
+WIDE_FIGURE_INCHES = 10.0  # matplotlib figures drawn this wide hold several panels side by side
+
+
+def figure_inches(path: Path) -> float | None:
+    """The width a figure was drawn at, in inches: an SVG's `width` attribute, a PNG's
+    pixels over its pHYs resolution (matplotlib writes it; 100 dpi when absent); None
+    when the first bytes of the file do not say."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
+        width = struct.unpack(">I", head[16:20])[0]
+        at = head.find(b"pHYs")
+        per_metre = struct.unpack(">I", head[at + 4 : at + 8])[0] if at > 0 and head[at + 12 : at + 13] == b"\x01" else 0
+        return width / (per_metre * 0.0254 if per_metre else 100.0)
+    m = _SVG_WIDTH.search(head)
+    if m:
+        return float(m.group(1)) * _SVG_UNIT_INCHES[m.group(2)]
+    return None
+
+
+def is_wide_figure(path: Path) -> bool:
+    """A figure of several panels side by side (efficiency, latency vs throughput): shown
+    across the whole page; in half of it, its text would be too small to read."""
+    inches = figure_inches(path)
+    return inches is not None and inches >= WIDE_FIGURE_INCHES
 
 
 def _is_scalar(v: Any) -> bool:
@@ -202,10 +282,28 @@ class PerfLevel:
 
 
 @dataclass(frozen=True)
+class PerfHeader:
+    """What was measured, for the page's header: the model, where, how, when."""
+
+    model: str | None = None
+    urls: list[str] = field(default_factory=list)  # redacted: a key may hide in a URL
+    mode: str | None = None  # "closed" (concurrency levels) or "open" (request rates)
+    levels: str | None = None  # "1, 3" (concurrency) or "2, 4 /s" (rate)
+    requests: Any = None  # per level
+    duration: Any = None  # seconds per level, when the run was timed instead of counted
+    output_tokens: Any = None
+    dataset: str | None = None
+    created_at: float | None = None  # a timestamp (summary.json writes ISO 8601)
+    version: str | None = None
+    interrupted: bool = False
+    other: dict[str, Any] = field(default_factory=dict)  # top-level facts this viewer does not know
+
+
+@dataclass(frozen=True)
 class PerfSummary:
     levels: list[PerfLevel]
     latency_metrics: list[str]
-    extra: dict[str, Any]
+    header: PerfHeader
     config: dict[str, Any] | None
     warnings: list[str]
     figures: list[Path]
@@ -242,11 +340,61 @@ def load_perf(folder: Path) -> PerfSummary | None:
         warnings = [str(w) for w in raw.get("warnings") or [] if w]
         levels.append(PerfLevel(label, values, latency, warnings))
     present = [m for m in LATENCY_METRICS if any(m in lv.latency for lv in levels)]
-    extra = {k: v for k, v in data.items() if k not in ("levels",) and _is_scalar(v)}
     config = data.get("config") if isinstance(data.get("config"), dict) else None
+    if config and isinstance(config.get("urls"), list):  # perf stores them redacted; a hand-made file may not
+        config = {**config, "urls": [redact_url(str(u)) for u in config["urls"]]}
     warnings = [str(w) for w in data.get("warnings") or [] if w] if isinstance(data.get("warnings"), list) else []
     try:
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".csv", ".jsonl"))
     except OSError:
         files = []
-    return PerfSummary(levels, present, extra, config, warnings, figures(folder), files)
+    return PerfSummary(levels, present, _perf_header(data, config or {}), config, warnings, figures(folder), files)
+
+
+# summary.json's top-level keys the header shows in its own words (or on purpose not:
+# `units` says "seconds", while the page prints each latency with its own unit).
+_PERF_KNOWN = {"levels", "config", "warnings", "thinklens_version", "created_at", "interrupted", "units", "clock",
+               "search"}
+
+
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value)).timestamp() if value else None
+    except ValueError:
+        return None
+
+
+# One format per throughput column (site.perf_number).
+PERF_FORMATS: dict[str, str] = {
+    "requests_ok": "count", "requests_failed": "count", "requests_cancelled": "count",
+    "request_throughput": ",.2f", "output_throughput": ",.0f", "total_throughput": ",.0f",
+    "concurrency_achieved": ".2f", "goodput_attainment": ".3f",
+}
+
+
+def _perf_header(data: dict[str, Any], config: dict[str, Any]) -> PerfHeader:
+    urls = config.get("urls") if isinstance(config.get("urls"), list) else [config.get("url")]
+    mode = config.get("mode") if isinstance(config.get("mode"), str) else None
+    steps = config.get("rate") if mode == "open" else config.get("concurrency")
+    levels = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in steps) if isinstance(steps, list) else None
+    if levels and mode == "open":
+        levels += " /s"
+    dataset = config.get("dataset")
+    if dataset == "file" and isinstance(config.get("dataset_path"), str):
+        dataset = Path(config["dataset_path"]).name
+    return PerfHeader(
+        model=str(config["model"]) if config.get("model") else None,
+        urls=[u for u in (redact_url(str(x)) for x in urls if x) if u],
+        mode=mode,
+        levels=levels or None,
+        requests=config.get("requests"),
+        duration=config.get("duration"),
+        output_tokens=config.get("output_tokens"),
+        dataset=str(dataset) if dataset else None,
+        created_at=_timestamp(data.get("created_at")),
+        version=str(data["thinklens_version"]) if data.get("thinklens_version") else None,
+        interrupted=data.get("interrupted") is True,
+        other={k: v for k, v in data.items() if k not in _PERF_KNOWN and _is_scalar(v) and v is not None},
+    )

@@ -16,13 +16,14 @@ from typing import Any
 import yaml
 
 from .catalog import Catalog, Entry, NotFound
-from .charts import grouped_bars_svg, histogram_svg
+from .charts import Bar, histogram_svg, score_bars_svg
 from .features import (
     EFFICIENCY_FILENAME,
     LATENCY_STATS,
     load_efficiency,
     load_perf,
     figures,
+    one_per_figure,
     sample_efficiency,
     stays_inside,
 )
@@ -440,9 +441,7 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
         "keys": keys,
         "values": values,
         "best": {k: _best(v) for k, v in values.items()},
-        "chart": grouped_bars_svg(
-            [(d, [dict(headline(r.lines)).get(d) for r in runs]) for d in common], [r.model for r in runs]
-        ),
+        "chart": score_bars_svg([(d, _headline_bars(runs, d)) for d in common]),
         "tally": tally,
         "mixed": mixed[(page - 1) * COMPARE_PER_PAGE : page * COMPARE_PER_PAGE],
         "mixed_total": len(mixed),
@@ -451,7 +450,9 @@ def compare_page(catalog: Catalog, rids: list[str], *, dataset: str = "", page: 
         "pages": pages,
         "eff_columns": _efficiency_columns(runs),
         "eff_overall": [dict(r.efficiency.rows).get("overall") if r.efficiency else None for r in runs],
-        "comparison_figures": catalog.comparison_figures([r.entry.path for r in runs]),
+        # per run: False where its token counts are estimates (no tokenizer), marked ~
+        "eff_exact": [r.efficiency.tokens_exact if r.efficiency else None for r in runs],
+        "comparison_figures": one_per_figure(catalog.comparison_figures([r.entry.path for r in runs])),
         "paired": paired_view([Path(r.entry.path) for r in runs]),
         "figure_rel": lambda p: _rel(catalog, p),
         "live_ids": rids,
@@ -517,12 +518,32 @@ def _disagreements(
 
 
 def _efficiency_columns(runs: list[CompareRun]) -> list[tuple[str, str]]:
-    """Every efficiency column any run has, in first-seen order."""
+    """Every efficiency column any run has (the main ones, then the counts), in first-seen order."""
     columns: list[tuple[str, str]] = []
-    for run in runs:
-        if run.efficiency:
-            columns += [c for c in run.efficiency.columns if c not in columns]
+    for more in (False, True):
+        for run in runs:
+            if run.efficiency:
+                columns += [c for c in (run.efficiency.more_columns if more else run.efficiency.columns)
+                            if c not in columns]
     return columns
+
+
+def _headline_bars(runs: list[CompareRun], dataset: str) -> list[Bar]:
+    """Each run's AveragePass@1 on `dataset` (OVERALL, or its only subset) with its interval."""
+    bars = []
+    for i, run in enumerate(runs):
+        rows = [line for line in run.lines if line.dataset == dataset and line.metric == HEADLINE_METRIC]
+        overall = [line for line in rows if line.subset == OVERALL]
+        line = overall[0] if overall else (rows[0] if len(rows) == 1 else None)
+        if line is None:
+            bars.append(Bar(i, run.model, None))
+        elif line.ci_low is not None and line.ci_high is not None:
+            bars.append(Bar(i, run.model, line.score, line.ci_low, line.ci_high))
+        elif line.score is not None and line.stderr is not None:
+            bars.append(Bar(i, run.model, line.score, line.score - 1.96 * line.stderr, line.score + 1.96 * line.stderr))
+        else:
+            bars.append(Bar(i, run.model, line.score))
+    return bars
 
 
 def _metric_order(metric: str) -> tuple[int, int]:

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from .. import __version__
 from ..errors import ConfigError
+from .features import PERF_FORMATS, is_wide_figure, metric_format, token_metric
 from .i18n import LANGUAGES, translator
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -64,9 +66,50 @@ def _metric(value: Any) -> str:
     return f"{value:.4g}"
 
 
+def _effnum(value: Any, key: str) -> str:
+    """An efficiency metric in its column's one format (features.metric_format)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _metric(value)
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    kind = metric_format(key)
+    if kind in ("count", "tokens"):
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if kind == "mean" else f"{value:.3f}"
+
+
+def _perfnum(value: Any, key: str) -> str:
+    """A throughput-table number in its column's one format (features.PERF_FORMATS)."""
+    if key == "duration":
+        return _secs(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _metric(value)
+    spec = PERF_FORMATS.get(key)
+    if spec is None:
+        return _metric(value)
+    return f"{value:,.0f}" if spec == "count" else format(value, spec)
+
+
+def _cap(text: Any) -> str:
+    """First letter upper case for a header label ("SLO attainment" keeps its capitals);
+    only a-z: "ξ_O" is a symbol, not a word."""
+    text = str(text)
+    return text[:1].upper() + text[1:] if text[:1].isascii() else text
+
+
+_TICKS = re.compile(r"`([^`]+)`")
+
+
+def _ticks(text: str) -> Markup:
+    """A UI string's `command` as <code>command</code>, the rest escaped."""
+    return Markup(_TICKS.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
+
+
 def _secs(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "–"
+    if value == 0:
+        return "0"
     if 0 < value < 0.0001:
         return f"{value * 1e6:.1f} µs"  # a local mock server's per-token gaps
     if value < 0.01:
@@ -115,8 +158,11 @@ def make_environment() -> Environment:
         trim_blocks=False,
         lstrip_blocks=False,
     )
-    env.filters.update(num=_num, metric=_metric, secs=_secs, when=_when, pretty=_pretty)
+    env.filters.update(num=_num, metric=_metric, secs=_secs, when=_when, pretty=_pretty, effnum=_effnum, perfnum=_perfnum, cap=_cap,
+                       ticks=_ticks)
     env.tests["texlike"] = _texlike
+    env.tests["wide_figure"] = is_wide_figure
+    env.tests["token_metric"] = token_metric
     env.globals.update(pager=pager, version=__version__, csp=CSP)
     return env
 

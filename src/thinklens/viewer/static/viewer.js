@@ -5,7 +5,9 @@
   "use strict";
 
   // ---- math: render exactly the spans the server marked ----------------------------
-  var KATEX_OPTIONS = { throwOnError: false, trust: false, strict: "ignore", maxSize: 20, maxExpand: 500 };
+  // throwOnError: a formula KaTeX cannot parse stays as its source text (the catch below);
+  // KaTeX's own error display sets a style attribute, which the CSP blocks (a console error).
+  var KATEX_OPTIONS = { throwOnError: true, trust: false, strict: "ignore", maxSize: 20, maxExpand: 500 };
 
   // <html data-viewer-ready="1"> once the page's first math pass is done (tests wait on it)
   function markReady() { document.documentElement.setAttribute("data-viewer-ready", "1"); }
