@@ -72,7 +72,7 @@ def accuracy() -> None:
 
 
 def suite_accuracy() -> None:
-    """The reasoning suite (AMC23, Minerva Math): thinklens, plain math-verify and the
+    """The reasoning suite (AMC23, Minerva Math, OlympiadBench): thinklens, plain math-verify and the
     Qwen2.5-Math grader (the output files' own `score`) against the hand labels."""
     import json
     from collections import defaultdict
@@ -96,6 +96,7 @@ def suite_accuracy() -> None:
     print("\nreasoning suite, SkyThought outputs (accuracy against the hand labels; FP / FN)")
     print("| file | n | thinklens | plain math-verify | Qwen2.5-Math grader |")
     print("|---|---|---|---|---|")
+    groups["all"] = [r for rows in list(groups.values()) for r in rows]
     for name, rows in groups.items():
         cells = []
         for i in (1, 2, 3):

@@ -126,21 +126,39 @@ def test_every_corpus_verdict_is_identical_to_the_snapshot() -> None:
 
 # Where thinklens was wrong when labelled (all false negatives: answers stated in prose
 # without a box or answer phrase, a multi-part final answer, a gold math-verify cannot
-# parse).  A change that fixes one shrinks this set; a new error fails the test.
+# parse, sinh for its exponential form, `37m/4` read as 37/4 metres, one boxed 90 degrees
+# for a gold of two 90-degree angles).  A change that fixes one shrinks this set; a new
+# error fails the test.
 SKYTHOUGHT_KNOWN_FN = {
     "skythought_skyt1gemma_amc23:2", "skythought_skyt1gemma_amc23:21", "skythought_skyt1gemma_amc23:33",
     *(f"skythought_skyt1gemma_minerva_math:{i}" for i in
-      (7, 27, 48, 66, 77, 107, 134, 176, 217, 224, 237, 268, 269, 271)),
+      (7, 27, 48, 66, 77, 107, 134, 169, 176, 217, 224, 237, 268, 269, 271)),
+    *(f"skythought_qwen14b_minerva_math:{i}" for i in (27, 71, 104)),
+    "skythought_qwen14b_olympiadbench:31",
+}
+
+# Every answer of every SkyThought file is labelled: (model, benchmark) -> answers.
+SKYTHOUGHT_LABELLED = {
+    "qwen14b_amc23": 40, "skyt1gemma_amc23": 40, "skyt1gemma_minerva_math": 272,
+    "qwen14b_minerva_math": 272, "qwen14b_olympiadbench": 675,
 }
 
 
-@needs_data
+def _skythought_labels() -> list[dict]:
+    return [json.loads(line) for line in (CORPUS_DIR / "skythought_labels.jsonl").open(encoding="utf-8")]
+
+
 def test_skythought_labels_every_disagreement_has_its_reason() -> None:
-    labels = [json.loads(line) for line in (CORPUS_DIR / "skythought_labels.jsonl").open(encoding="utf-8")]
-    assert len(labels) == 352
+    labels = _skythought_labels()
+    assert Counter(lab["ref"].split(":")[0].removeprefix("skythought_") for lab in labels) == SKYTHOUGHT_LABELLED
+    assert len({lab["ref"] for lab in labels}) == len(labels) == 1299
+    disagreements = {lab["ref"] for lab in labels if len(set(lab["graders_at_labelling"].values())) > 1}
+    assert len(disagreements) == 73 + 86 + 88
     for lab in labels:
-        if len(set(lab["graders_at_labelling"].values())) > 1:
+        if lab["ref"] in disagreements:
             assert lab["note"] != "all three graders agree", lab["ref"]
+        else:  # an agreed case is labelled as the three graders said
+            assert lab["correct"] is lab["graders_at_labelling"]["thinklens"], lab["ref"]
 
 
 @needs_data
@@ -148,6 +166,7 @@ def test_skythought_answers_thinklens_errors_are_the_known_ones() -> None:
     from tests.helpers.corpus import load_skythought
 
     cases = load_skythought()
+    assert len(cases) == sum(SKYTHOUGHT_LABELLED.values())
     wrong = {c.id for c in cases if (grade(c.request).correct is True) != c.correct}
     false_positives = {c.id for c in cases if not c.correct and grade(c.request).correct is True}
     assert not false_positives

@@ -73,9 +73,9 @@ def load_real(corpus_dir: Path = CORPUS_DIR, data_dir: Path | None = None) -> li
 
 
 def load_skythought(corpus_dir: Path = CORPUS_DIR, data_dir: Path | None = None) -> list[CorpusCase]:
-    """The labelled SkyThought cases (``skythought_labels.jsonl``: AMC23 and Minerva Math
-    so far; OlympiadBench and Qwen2.5-14B on Minerva are not labelled yet); empty when the
-    shared data folder is absent.  ``form`` is the benchmark; the Qwen2.5-Math grader's
+    """The labelled SkyThought cases (``skythought_labels.jsonl``: every answer of the five
+    output files, AMC23, Minerva Math and OlympiadBench); empty when the shared data folder
+    is absent.  ``form`` is the benchmark; the Qwen2.5-Math grader's
     verdict stays in the label line (``graders_at_labelling.qwen25math``)."""
     from .realdata import SKYTHOUGHT_FILES, skythought_cases
 
