@@ -37,7 +37,9 @@ def vllm_python() -> Path | None:
     path = Path(os.environ.get("THINKLENS_VLLM_PYTHON") or ROOT / ".venv-vllm" / "bin" / "python")
     if not path.is_file():
         return None
-    probe = subprocess.run([str(path), "-c", "import vllm"], capture_output=True, timeout=300)
+    # find_spec, not import: importing vllm takes ~10 s.
+    probe = subprocess.run([str(path), "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"],
+                           capture_output=True, timeout=60)
     return path if probe.returncode == 0 else None
 
 
@@ -64,12 +66,25 @@ def build_vllm_checkpoint(out_dir: Path) -> Path:
     """A tiny random Qwen2 that vLLM's CPU attention accepts: head_dim 64 (hidden 256, 4 heads;
     head_dim 16 kills the engine at the first request), 2 layers, the real Qwen2 tokenizer with
     `<think>`/`</think>` as single tokens (the reasoning parser looks them up) and a chat
-    template that opens `<think>` (R1-distill style)."""
-    from tests.helpers.tiny import build_tiny_checkpoint
-
+    template that opens `<think>` (R1-distill style).  Saved in bfloat16 (what vLLM's CPU
+    backend runs anyway), by the vLLM venv's own transformers so the engine reads it as written."""
     if (out_dir / "config.json").is_file():
         return out_dir
-    return build_tiny_checkpoint(out_dir, TOKENIZER_DIR, layers=2, hidden=256, heads=4, kv_heads=2, context=2048)
+    python = vllm_python()
+    if python is None:
+        raise RuntimeError(skip_reason() or "no vLLM")
+    script = (
+        "import sys, torch\n"
+        "from pathlib import Path\n"
+        "from tests.helpers.tiny import build_tiny_checkpoint\n"
+        "out = build_tiny_checkpoint(Path(sys.argv[1]), Path(sys.argv[2]), layers=2, hidden=256, heads=4,\n"
+        "                            kv_heads=2, context=2048)\n"
+        "from transformers import AutoModelForCausalLM\n"
+        "AutoModelForCausalLM.from_pretrained(out).to(torch.bfloat16).save_pretrained(out)\n"
+    )
+    subprocess.run([str(python), "-c", script, str(out_dir), str(TOKENIZER_DIR)], check=True, timeout=600,
+                   env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}, capture_output=True)
+    return out_dir
 
 
 def free_port() -> int:
@@ -111,6 +126,17 @@ class VllmServer:
             raise
         self.ready_seconds = time.monotonic() - self.started
 
+    @classmethod
+    def attach(cls, url: str, checkpoint: Path) -> "VllmServer":
+        """A server already running (THINKLENS_VLLM_SERVER_URL, when iterating on the tests):
+        served as MODEL_NAME from `checkpoint`; never stopped by the tests."""
+        server = cls.__new__(cls)
+        server.url = url.rstrip("/")
+        server.base_url = server.url.removesuffix("/v1")
+        server.port = int(server.base_url.rsplit(":", 1)[1])
+        server.model, server.checkpoint, server.proc, server.ready_seconds = MODEL_NAME, checkpoint, None, 0.0
+        return server
+
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -136,6 +162,8 @@ class VllmServer:
             return PromMetrics.parse(resp.read().decode())
 
     def stop(self) -> None:
+        if self.proc is None:  # attached, not ours
+            return
         if self.proc.poll() is None:
             # Its own session: the API server and its engine-core child go together.
             try:
@@ -166,6 +194,7 @@ class PromMetrics:
 
     values: dict[str, float] = field(default_factory=dict)
     buckets: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # name -> [(le, cumulative)]
+    labeled: dict[tuple[str, tuple[tuple[str, str], ...]], float] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str) -> "PromMetrics":
@@ -190,20 +219,26 @@ class PromMetrics:
                     per[bound] = per.get(bound, 0.0) + value
                 continue
             out.values[name] = out.values.get(name, 0.0) + value
+            out.labeled[(name, tuple(sorted(_LABEL.findall(labels))))] = value
         out.buckets = {name: sorted(per.items()) for name, per in bucket_sums.items()}
         return out
 
-    def get(self, name: str, default: float = 0.0) -> float:
-        return self.values.get(name, default)
+    def get(self, name: str, default: float = 0.0, **labels: str) -> float:
+        """The sum over every label set, or over those that match `labels`."""
+        if not labels:
+            return self.values.get(name, default)
+        hits = [v for (n, ls), v in self.labeled.items() if n == name and labels.items() <= dict(ls).items()]
+        return sum(hits) if hits else default
 
     def minus(self, before: "PromMetrics") -> "PromMetrics":
         """Counters and histograms accumulated between two scrapes."""
         values = {k: v - before.values.get(k, 0.0) for k, v in self.values.items()}
+        labeled = {k: v - before.labeled.get(k, 0.0) for k, v in self.labeled.items()}
         buckets = {}
         for name, rows in self.buckets.items():
             old = dict(before.buckets.get(name, []))
             buckets[name] = [(le, c - old.get(le, 0.0)) for le, c in rows]
-        return PromMetrics(values, buckets)
+        return PromMetrics(values, buckets, labeled)
 
     def quantile(self, name: str, q: float) -> float | None:
         """Prometheus' histogram_quantile: linear inside the bucket that holds the rank."""
