@@ -47,7 +47,8 @@ from thinklens.store import RunStore  # noqa: E402
 def eval_args(args: argparse.Namespace, model: str, out: Path) -> list[str]:
     return ["eval", "--model", model, "--datasets", "math_500", "--dataset-path", f"math_500={MATH500}",
             "--limit", str(args.questions), "--n", str(args.n), "--max-tokens", str(args.max_tokens),
-            "--temperature", "1.0", "--top-p", "1.0", "--seed", "0", "--extra-body", '{"ignore_eos": true}',
+            # No --seed: vLLM's bench seeds no request (per-request generators cost a little).
+            "--temperature", "1.0", "--top-p", "1.0", "--extra-body", '{"ignore_eos": true}',
             "--no-progress", "-o", str(out)]
 
 

@@ -166,10 +166,25 @@ def build_engine_args(config: TaskConfig) -> AsyncEngineArgs:
     clash = sorted(k for k in set(base) & set(config.engine_args) if config.engine_args[k] != base[k])
     if clash:
         raise ConfigError(f"give {', '.join(clash)} once: as a flag/field or in engine_args, not both")
+    defaults: dict[str, Any] = {}
+    if config.generation_config.seed is not None and _on_cpu():
+        # vLLM's CPU backend (0.32) kills the engine when a seeded request's prompt is split by
+        # chunked prefill ("CPU Generator does not use offset"), as soon as the prompts in flight
+        # exceed one step's token budget: with --seed on CPU, prefill whole prompts.
+        defaults["enable_chunked_prefill"] = False
     try:
-        return AsyncEngineArgs(**{**config.engine_args, **base})
+        return AsyncEngineArgs(**{**defaults, **config.engine_args, **base})
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid vLLM engine_args: {exc}") from None
+
+
+def _on_cpu() -> bool:
+    try:
+        from vllm.platforms import current_platform
+
+        return bool(current_platform.is_cpu())
+    except Exception:  # platform detection failing here is reported by the engine itself
+        return False
 
 
 def _single_token_ids(tokenizer: Any, tags: list[str]) -> list[int]:
