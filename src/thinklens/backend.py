@@ -1,4 +1,5 @@
-"""Where generations come from: an OpenAI-compatible service, or a local checkpoint.
+"""Where generations come from: an OpenAI-compatible service, or a local checkpoint
+(transformers for tiny models and debugging, vLLM in-process for evaluation at scale).
 
 The rest of the pipeline (grading, store, resume, report, efficiency, viewer) sees
 only `Generation` records and never knows which backend produced them.
@@ -22,6 +23,13 @@ class Backend(Protocol):
         """One generation of repeat `repeat`; failures are returned as Generation(error=...)."""
 
     async def close(self) -> None: ...
+
+
+def repeat_seed(seed: int | None, repeat: int) -> int | None:
+    """The seed of one repeat.  A fixed seed would make every repeat identical (vLLM honours it
+    per request), and avg@n / pass@k meaningless: each repeat gets its own, reproducible seed.
+    Shared by the API and the vLLM backends, so both draw the same streams."""
+    return None if seed is None else seed + repeat
 
 
 class ServiceBackend:
@@ -55,7 +63,7 @@ class ServiceBackend:
         if repeat and "seed" in params:
             # A fixed seed would make every repeat identical (vLLM honours it per request),
             # and avg@n / pass@k meaningless: each repeat gets its own, reproducible seed.
-            params = {**params, "seed": params["seed"] + repeat}
+            params = {**params, "seed": repeat_seed(params["seed"], repeat)}
         return params
 
     async def generate(self, sample: Sample, repeat: int = 0) -> Generation:
@@ -73,6 +81,14 @@ def make_backend(config: TaskConfig) -> Backend:
 
             return ForcingBackend(ServiceBackend(config))
         return ServiceBackend(config)
+    if config.eval_type == "vllm":
+        try:
+            from .engines.vllm import backend_class  # the [vllm] extra
+
+            vllm_backend = backend_class()
+        except ImportError as exc:  # its message carries the install hint
+            raise ConfigError(f"eval_type 'vllm' needs vLLM: {exc}") from None
+        return vllm_backend(config)
     try:
         from .local import CheckpointBackend  # the [local] extra: torch + transformers
     except ImportError as exc:  # its message carries the install hint

@@ -100,10 +100,11 @@ class JudgeConfig(_Strict):
         return data
 
 
-EvalType = Literal["service", "checkpoint"]
+EvalType = Literal["service", "checkpoint", "vllm"]
 _EVAL_TYPE_ALIASES = {
     "service": "service", "openai_api": "service", "server": "service", "api": "service",
     "checkpoint": "checkpoint", "llm_ckpt": "checkpoint", "local": "checkpoint",
+    "vllm": "vllm",
 }
 
 
@@ -162,9 +163,16 @@ class TaskConfig(_Strict):
     budget_reuse_check: bool = Field(
         default=False, description="for one sample, also generate the smallest budget on its own and compare",
     )
-    # checkpoint backend
+    # checkpoint backend (dtype: the vllm backend's too)
     device: str | None = None
     dtype: str | None = None
+    # vllm backend: vLLM's own parallelism (multi-node: engine_args distributed_executor_backend=ray)
+    tensor_parallel_size: StrictInt = Field(default=1, ge=1)
+    pipeline_parallel_size: StrictInt = Field(default=1, ge=1)
+    data_parallel_size: StrictInt = Field(default=1, ge=1)
+    engine_args: dict[str, Any] = Field(
+        default_factory=dict, description="more vLLM engine arguments, e.g. {\"gpu_memory_utilization\": 0.9}"
+    )
     progress: bool = True
     wait_lock: bool = Field(
         default=False, description="another process holds the run folder: wait for it instead of failing",
@@ -290,6 +298,11 @@ class TaskConfig(_Strict):
             self._check_budgets()
         if self.budget_reuse or self.budget_reuse_check:
             self._check_budget_reuse()
+        engine = [f for f in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size")
+                  if getattr(self, f) != 1] + (["engine_args"] if self.engine_args else [])
+        if engine and self.eval_type != "vllm":
+            raise ValueError(f"{', '.join(engine)}: vLLM engine settings, for eval_type 'vllm' only "
+                             f"(this run is {self.eval_type!r})")
         unknown = set(self.dataset_args) - set(self.datasets)
         if unknown:
             raise ValueError(f"dataset_args names datasets that are not in datasets: {sorted(unknown)}")

@@ -268,7 +268,8 @@ class Runner:
             score: Score = await scorer.score(item.sample, gen, item.grader)
             store.put_score(item.key, score)
 
-        with RunProgress(len(todo), enabled=self.config.progress, console=self.console) as progress:
+        with RunProgress(len(todo), enabled=self.config.progress, console=self.console,
+                         show_tokens=True) as progress:
 
             async def worker() -> None:
                 nonlocal failed
@@ -284,9 +285,10 @@ class Runner:
                         failed += 1
                         if self.first_failure is None:
                             self.first_failure = gen.error
-                    progress.advance(error=not gen.ok)
+                    progress.advance(error=not gen.ok, tokens=gen.usage.completion_tokens or 0)
 
-            workers = min(self.config.eval_batch_size, len(todo))
+            # An in-process engine (vllm) may want more requests in hand than --eval-batch-size's default.
+            workers = min(getattr(backend, "max_in_flight", None) or self.config.eval_batch_size, len(todo))
             raise_open_file_limit(workers)
             started = time.perf_counter()
             tasks.extend(asyncio.create_task(worker()) for _ in range(workers))

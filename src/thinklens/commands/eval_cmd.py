@@ -25,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one or more OpenAI-compatible base URLs ending in /v1, e.g. http://127.0.0.1:8000/v1 "
                    "(--url: the same, as in perf)")
     p.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); never written to disk")
-    p.add_argument("--eval-type", choices=["service", "checkpoint", "openai_api", "llm_ckpt"],
-                   help="service: an OpenAI-compatible server; checkpoint: a local transformers model "
-                   "(default service; openai_api and llm_ckpt are EvalScope's names)")
+    p.add_argument("--eval-type", choices=["service", "checkpoint", "vllm", "openai_api", "llm_ckpt"],
+                   help="service: an OpenAI-compatible server; checkpoint: a local transformers model; vllm: "
+                   "vLLM in this process (default service; openai_api and llm_ckpt are EvalScope's names)")
     p.add_argument("--datasets", nargs="+", metavar="NAME", help="e.g. math_500 aime24 aime25 gpqa gsm8k")
     p.add_argument("--dataset-args", metavar="JSON",
                    help="JSON object: per-dataset options, e.g. '{\"gpqa\": {\"subset_list\": [\"gpqa_diamond\"]}}'")
@@ -105,6 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lo = p.add_argument_group("local checkpoint (--eval-type checkpoint)")
     lo.add_argument("--device", help="cuda, mps or cpu (default: best available)")
     lo.add_argument("--dtype", help="bfloat16, float16 or float32 (default: bf16 where supported)")
+    _register_vllm_flags(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar (default: shown)")
     p.add_argument("--regrade", metavar="DIR", help="re-score the stored generations of DIR; sends no request")
@@ -126,6 +127,24 @@ def _limit(text: str) -> int | float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number: give N (the first N samples) or a fraction such as 0.1"
         ) from None
+
+
+def _register_vllm_flags(p: argparse.ArgumentParser) -> None:
+    v = p.add_argument_group("vLLM engine (--eval-type vllm; --dtype applies too)")
+    v.add_argument("--tensor-parallel-size", "-tp", type=int, help="GPUs per model replica, splitting each layer (default 1)")
+    v.add_argument("--pipeline-parallel-size", "-pp", type=int, help="GPUs (or nodes) per replica, by layers (default 1)")
+    v.add_argument("--data-parallel-size", "-dp", type=int, help="model replicas sharing the samples (default 1)")
+    v.add_argument("--engine-args", help="JSON object of more vLLM engine arguments, e.g. "
+                   "'{\"gpu_memory_utilization\": 0.9, \"distributed_executor_backend\": \"ray\"}' (default: none)")
+
+
+def _vllm_config(args: argparse.Namespace) -> dict[str, Any]:
+    data = {f: getattr(args, f) for f in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size")}
+    engine_args = _json_arg(args.engine_args, "--engine-args")
+    if engine_args is not None and not isinstance(engine_args, dict):
+        raise ConfigError("--engine-args must be a JSON object, e.g. '{\"gpu_memory_utilization\": 0.9}'")
+    data["engine_args"] = engine_args
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def _json_arg(text: str | None, flag: str) -> Any:
@@ -160,6 +179,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "budget_reuse": args.budget_reuse, "budget_reuse_check": args.budget_reuse_check,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
+    data.update(_vllm_config(args))
     gen = dict(data.get("generation_config") or {})
     for key in ("max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "n", "stop"):
         value = getattr(args, key)

@@ -1,0 +1,1 @@
+"""In-process inference engines (each one an optional extra, imported only when used)."""
