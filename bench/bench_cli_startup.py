@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def time_once(src: Path, argv: list[str]) -> float:
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    # As an installed thinklens runs: with its bytecode cached (pip compiles it at install;
+    # a session that sets PYTHONDONTWRITEBYTECODE would compile every module on every run).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(src)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "thinklens", *argv], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

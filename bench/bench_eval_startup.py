@@ -36,7 +36,10 @@ def _dataset(folder: Path) -> Path:
 
 def first_request_delay(src: Path, url: str, data: Path, log: Path, out: Path) -> float:
     before = log.stat().st_size if log.exists() else 0
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    # As an installed thinklens runs: with its bytecode cached (pip compiles it at install;
+    # a session that sets PYTHONDONTWRITEBYTECODE would compile every module on every run).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(src)
     launched = time.time()
     subprocess.run(
         [sys.executable, "-m", "thinklens", "eval", "--api-url", url, "--model", "mock-model", "--datasets",

@@ -66,3 +66,17 @@ def test_a_subcommand_that_fails_to_import_is_an_error_not_a_missing_command():
     assert out.returncode == 2, (out.returncode, out.stdout[-500:], out.stderr[-2000:])
     assert "thinklens.commands.export_cmd" in out.stderr and "ModuleNotFoundError" in out.stderr
     assert "usage:" not in out.stdout
+
+
+def test_the_command_table_names_every_registered_command_and_alias():
+    """`thinklens CMD` builds CMD's parser alone (start-up): the table must know every
+    command the full parser has, so that no command loses its parser."""
+    from thinklens.cli import _COMMANDS, build_parser
+
+    full = build_parser()
+    registered = set(full._subparsers._group_actions[0].choices)  # noqa: SLF001 - argparse has no public getter
+    assert registered == set(_COMMANDS)
+    for name in _COMMANDS:
+        alone = build_parser(name)._subparsers._group_actions[0].choices  # noqa: SLF001
+        # the command's own parser is the same whichever way it was built
+        assert alone[name].format_help() == full._subparsers._group_actions[0].choices[name].format_help()  # noqa: SLF001
