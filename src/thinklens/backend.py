@@ -61,8 +61,6 @@ class ServiceBackend:
     def params_for(self, repeat: int) -> dict:
         params = self.params
         if repeat and "seed" in params:
-            # A fixed seed would make every repeat identical (vLLM honours it per request),
-            # and avg@n / pass@k meaningless: each repeat gets its own, reproducible seed.
             params = {**params, "seed": repeat_seed(params["seed"], repeat)}
         return params
 

@@ -8,11 +8,10 @@ from dataclasses import asdict, dataclass
 
 from ..cost import Prices, TokenTotals, split_completion
 from ..efficiency.traces import Trace
+from ..metrics import OVERALL
 from ..stats import mean_interval, problem_means
 from ..store.budget import CandidateKey, TraceUsage
 from .timeline import Timeline
-
-OVERALL = "OVERALL"
 
 
 def doubling_grid(longest: int, start: int = 256) -> list[int]:

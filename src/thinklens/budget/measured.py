@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..metrics import OVERALL
 from ..records import ScoreRow, SubsetStats
 from ..store.report import PlannedRow
 
-OVERALL = "OVERALL"
 CURVE_METRIC = "AveragePass@1"
 
 

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..redaction import strip_userinfo
 
 # Failures (5xx, timeouts, dropped streams) in a row, with no success between,
 # that eject a replica; one refused connection ejects it at once.
@@ -47,15 +46,6 @@ class EndpointPool:
         self.backoff_max = backoff_max
         self._clock = clock
         self._next = 0
-
-    # counters kept for callers that read them as dicts
-    @property
-    def in_flight(self) -> dict[str, int]:
-        return {u: r.in_flight for u, r in self.replicas.items()}
-
-    @property
-    def sent(self) -> dict[str, int]:
-        return {u: r.sent for u, r in self.replicas.items()}
 
     def live(self) -> list[str]:
         now = self._clock()
@@ -120,9 +110,6 @@ class EndpointPool:
         r.ejections += 1
         r.ejected_until = self._clock() + wait
         r.probing = False
-
-    def describe(self, url: str) -> str:
-        return strip_userinfo(url)
 
 
 def _load(r: Replica) -> int:

@@ -19,9 +19,8 @@ from pathlib import Path
 
 from ..budget.measured import dataset_label
 from ..errors import ConfigError, ThinklensError
+from ..metrics import OVERALL, vote_correct
 from ..stats import PairedComparison, paired_comparison
-
-OVERALL = "OVERALL"
 
 
 class RunsNotComparable(ThinklensError):
@@ -87,8 +86,9 @@ def load_run(path: str | Path) -> RunOutcomes:
         # A budget-forcing run: each budget is its own dataset (`math_500 @1024`), paired
         # only with the same budget of another run.
         problem = datasets[dataset_label(o.dataset, o.budget)].setdefault(o.sample_id, ProblemVerdicts(o.subset, o.prompt_hash, o.gold))
-        if o.status == "ok":
-            problem.verdicts.append(1.0 if o.correct else 0.0)
+        vote = vote_correct(o.status, o.correct)  # the one rule: ungraded is not correct, errors cast none
+        if vote is not None:
+            problem.verdicts.append(float(vote))
     return RunOutcomes(str(run_dir), str(model), dict(datasets))
 
 

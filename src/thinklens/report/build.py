@@ -17,7 +17,7 @@ from ..benchmarks import Benchmark
 from ..config import TaskConfig
 from ..grading import GradeRequest, GradingPool
 from ..grading.registry import get_grader
-from ..metrics import OVERALL, dataset_votes, subset_metrics
+from ..metrics import GOLD_CLASS, OVERALL, dataset_votes, subset_metrics
 from ..records import ScoreRow, SubsetStats
 from ..store import REPORT_FILENAME, RunStore
 from ..store.report import PlannedRow, judged_scores, planned_questions, planned_rows
@@ -135,17 +135,18 @@ async def _answer_classes(
     grader finds equivalent are merged ("0.5" and "\\frac12"), so a split vote
     among equivalent wrong answers cannot hand the majority to the gold.
     """
+    kind = get_grader(grader)
     classes: dict[tuple[str, int], str | None] = {}
     wrong_by_question: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for r in rows:
         if r.status != "ok":
             continue
         if r.correct:
-            classes[(r.sample_id, r.repeat)] = "=gold"
+            classes[(r.sample_id, r.repeat)] = GOLD_CLASS
         elif not r.extracted:
             classes[(r.sample_id, r.repeat)] = None
         else:
-            label = get_grader(grader).vote_label(r.extracted, r.normalized)
+            label = kind.vote_label(r.extracted, r.normalized)
             wrong_by_question[r.sample_id].setdefault(label, []).append(r.repeat)
     for sid, groups in wrong_by_question.items():
         labels = list(groups)
@@ -156,10 +157,10 @@ async def _answer_classes(
                 x = parent[x]
             return x
 
-        if pool is not None and get_grader(grader).merge_votes and len(labels) > 1:
+        if pool is not None and kind.merge_votes and len(labels) > 1:
             pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]][:200]
             verdicts = await asyncio.gather(
-                *(pool.grade(GradeRequest(grader=grader, response=get_grader(grader).candidate_response(a), gold=b))
+                *(pool.grade(GradeRequest(grader=grader, response=kind.candidate_response(a), gold=b))
                   for a, b in pairs)
             )
             for (a, b), score in zip(pairs, verdicts):

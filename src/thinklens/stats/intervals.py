@@ -38,12 +38,6 @@ class Interval:
     n: int  # problems (the units resampled or averaged)
     level: float = 0.95
 
-    @property
-    def half_width(self) -> float | None:
-        if self.low is None or self.high is None:
-            return None
-        return (self.high - self.low) / 2
-
 
 def z_value(level: float = 0.95) -> float:
     """The two-sided normal quantile: 1.959964 for 95 %."""

@@ -85,9 +85,10 @@ class OlympiadGrader(Grader):
         golds, preds = split_parts(req.gold), split_parts(found.answer)
         norm_pred, norm_gold = normalize_answer(found.answer), normalize_answer(req.gold)
         ordered = False
-        if len(golds) != len(preds) and len(preds) == 1 and _tuple_items(preds[0], len(golds)):
+        items = _tuple_items(preds[0], len(golds)) if len(golds) != len(preds) and len(preds) == 1 else None
+        if items:
             # "(1/3, -2, 5)" for "a, b, c": the values in the order asked (official: wrong)
-            preds, ordered = _tuple_items(preds[0], len(golds)), True
+            preds, ordered = items, True
         if len(golds) != len(preds):
             return Comparison(False, "parts", norm_pred, norm_gold,
                               [f"{len(preds)} part(s) in the answer, {len(golds)} in the gold"])
